@@ -1,0 +1,1567 @@
+/**
+ * GossipNode: the whole protocol of one node as a synchronous, deterministic state machine.
+ *
+ * It owns the member list (with every member's heartbeat, status and state version), the versioned state of
+ * every owner, the news queue, the failure detector and the round schedule. It never reads a clock, draws
+ * from Math.random or touches I/O: time arrives in every input, randomness through the injected `Random`,
+ * and everything it wants done comes back as outputs. The simulator and the real runtime drive this same
+ * class.
+ *
+ * Invariants (checked by assertions and by the simulator's checkers):
+ * - time never goes backwards between inputs;
+ * - a member's (generation, heartbeat, status) only moves up the lattice: newer generation, then higher
+ *   heartbeat, then later status at the same heartbeat; the node's own record only ever refutes upwards;
+ * - an owner's maxVersion only grows (a reset only adopts a strictly newer view);
+ * - every datagram the node emits encodes to at most `datagramBytesMax` bytes, frame included.
+ */
+import {
+  type Digest,
+  digestBaseLength,
+  type MemberEntry,
+  type Message,
+  memberEntryLength,
+  type OwnerDelta,
+  type Page,
+  type PositionalPage,
+  type SyncMessage,
+  utf8Length,
+  type VerdictNote,
+  varintLength,
+} from '../wire/index.js';
+import { assert } from './assert.js';
+import { buildDelta, type DeltaCandidate, type DeltaSource, packDeltas, planDelta } from './deltas.js';
+import { CLUSTER_EVENT_TYPES, type ClusterEvent, type ClusterEventType, type MemberView } from './events.js';
+import { effectiveStd, phi, silenceAtThreshold } from './failure-detector.js';
+import { hashText } from './hash.js';
+import { CommandError, type Input, type Output, type ProbeOutcome } from './io.js';
+import {
+  MemberTable,
+  type NewMember,
+  STATUS_ALIVE,
+  STATUS_DOWN,
+  STATUS_LEFT,
+  STATUS_SUSPECT,
+} from './member-table.js';
+import type { GossipOptions } from './options.js';
+import { OwnerState } from './owner-state.js';
+import { buildExplicitPage, buildPositionalPage, KEY_SPACE_END, rangeHash, statusName } from './pages.js';
+import type { Random } from './random.js';
+import type { StringPool } from './string-pool.js';
+
+export interface NodeIdentity {
+  readonly name: string;
+  /** Grows across restarts of the same name; a newer generation supersedes everything of an older one. */
+  readonly generation: number;
+  /** host:port where peers reach this node (datagrams and streams). */
+  readonly address: string;
+}
+
+export interface GossipNodeInit {
+  readonly identity: NodeIdentity;
+  readonly options: GossipOptions;
+  readonly random: Random;
+  /** Bytes the shell adds around each datagram payload (frame header, encryption); the core budgets for them. */
+  readonly frameOverheadBytes: number;
+  /** Where member names and addresses are interned; the simulator shares one among all its nodes. */
+  readonly strings?: StringPool;
+}
+
+interface NewsItem {
+  transmitsLeft: number;
+  /** The member's version before the news: a speculative delta starts there. */
+  baseVersion: number;
+  urgent: boolean;
+}
+
+/** What a peer reported about one member: the generation and version it holds (-1: it does not know it). */
+interface PeerKnowledge {
+  slot: number;
+  generation: number;
+  version: number;
+}
+
+const NEWS_CAPACITY = 1024;
+const PROBES_IN_FLIGHT_MAX = 64;
+const REAPED_CAPACITY = 10_000;
+
+export const CORE_COUNTER_NAMES = [
+  'rounds',
+  'synSent',
+  'synReceived',
+  'synAckSent',
+  'synAckReceived',
+  'ackSent',
+  'ackReceived',
+  'syncSent',
+  'syncReceived',
+  'heartbeatsSent',
+  'heartbeatsReceived',
+  'urgentPushes',
+  'probesSent',
+  'probesRefused',
+  'probesReachable',
+  'probesTimedOut',
+  'pagesMatched',
+  'pagesMismatched',
+  'explicitPagesSent',
+  'deltasApplied',
+  'deltaGaps',
+  'resetsApplied',
+  'catchUpsSent',
+  'keysApplied',
+  'refutations',
+  'identityConflicts',
+  'reapedIgnored',
+  'membersRefused',
+  'membersReaped',
+  'stallsCompensated',
+  'stallCompensatedMs',
+  'tombstonesCollected',
+  'suspicions',
+  'downVerdicts',
+  'messagesIgnored',
+] as const;
+
+export type CoreCounterName = (typeof CORE_COUNTER_NAMES)[number];
+
+export class GossipNode {
+  readonly name: string;
+  readonly generation: number;
+  readonly address: string;
+  readonly options: GossipOptions;
+  readonly counters: Record<CoreCounterName, number>;
+
+  #random: Random;
+  #table: MemberTable;
+  #selfSlot: number;
+  #states = new Map<number, OwnerState>();
+  #news = new Map<number, NewsItem>();
+  #verdicts = new Map<number, VerdictNote>();
+  #probedAtMs = new Map<number, number>();
+  #probesInFlight = new Map<string, { slot: number; name: string; generation: number }>();
+  #reaped = new Map<string, { generation: number; reapedAtMs: number }>();
+  #catchUpAtMs = new Map<string, number>();
+  #seeds: string[];
+
+  #now = 0;
+  #phase: 'idle' | 'running' | 'left' = 'idle';
+  #outputs: Output[] = [];
+  #nextRoundAtMs = Number.POSITIVE_INFINITY;
+  #nextCheckAtMs = Number.POSITIVE_INFINITY;
+  #lastJoinAtMs = Number.NEGATIVE_INFINITY;
+  #pageCursor = 0;
+  #eventTypes: ReadonlySet<ClusterEventType> = new Set(CLUSTER_EVENT_TYPES);
+  #urgentPending = false;
+  #urgentTokens: number;
+  #urgentRefilledAtMs = 0;
+  #probeBudget = 0;
+  #stallCompensatedUntilMs = Number.NEGATIVE_INFINITY;
+  #liveCount = 0;
+  #downCount = 0;
+  #meanMs = 0;
+  #stdMs = 0;
+  #priorMeanMs: number;
+  readonly #alpha: number;
+  /** Members whose deadline falls before `#horizonMs`: the only ones the periodic checks look at. */
+  #watch = new Set<number>();
+  #horizonMs = Number.NEGATIVE_INFINITY;
+  /** The live members just before this node in key order: the ones it watches (and alone may probe). */
+  #watched: number[] = [];
+  /** The live members just after it: they watch it, so it sends them a heartbeat every round. */
+  #watchers: number[] = [];
+
+  readonly #payloadBudget: number;
+
+  constructor(init: GossipNodeInit) {
+    const { identity, options } = init;
+    assert(identity.name.length > 0, 'a node needs a name');
+    assert(
+      Number.isSafeInteger(identity.generation) && identity.generation >= 0,
+      'generation is a safe integer',
+    );
+    this.name = identity.name;
+    this.generation = identity.generation;
+    this.address = identity.address;
+    this.options = options;
+    this.#random = init.random;
+    this.#table = new MemberTable(init.strings);
+    this.#payloadBudget = options.datagramBytesMax - init.frameOverheadBytes;
+    assert(this.#payloadBudget >= 400, 'datagram budget too small after frame overhead');
+    this.#urgentTokens = options.urgentPushesPerSecondMax;
+    this.#priorMeanMs = options.gossipIntervalMs;
+    this.#alpha = 2 / (options.detectorWindowSamples + 1);
+    this.#seeds = options.seeds.filter((seed) => seed !== identity.address);
+    this.counters = Object.fromEntries(CORE_COUNTER_NAMES.map((name) => [name, 0])) as Record<
+      CoreCounterName,
+      number
+    >;
+    this.#selfSlot = this.#table.add(
+      {
+        name: identity.name,
+        generation: identity.generation,
+        address: identity.address,
+        heartbeat: 0,
+        status: 0,
+      },
+      0,
+    );
+    this.#states.set(this.#selfSlot, new OwnerState());
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // The one entry point
+
+  /** Feeds one input and returns what the node wants done. Throws CommandError only for invalid commands. */
+  step(input: Input): Output[] {
+    assert(input.now >= this.#now, `time went backwards: ${input.now} < ${this.#now}`);
+    this.#now = input.now;
+    this.#outputs = [];
+    switch (input.kind) {
+      case 'start':
+        this.#start();
+        break;
+      case 'tick':
+        this.#tick();
+        break;
+      case 'datagram':
+      case 'stream':
+        this.#receive(input.from, input.message);
+        break;
+      case 'probe-result':
+        this.#probeResult(input.address, input.outcome);
+        break;
+      case 'stall':
+        this.#compensateStall(input.durationMs);
+        break;
+      case 'set':
+        this.#write(input.key, input.value);
+        break;
+      case 'delete':
+        this.#write(input.key, null);
+        break;
+      case 'join':
+        this.#requireRunning();
+        this.#joinVia(input.addresses);
+        break;
+      case 'leave':
+        this.#leave();
+        break;
+    }
+    if (this.#urgentPending) this.#pushUrgent();
+    return this.#outputs;
+  }
+
+  /** Earliest time the node wants a `tick`; Infinity when it has nothing scheduled. */
+  nextWakeAt(): number {
+    if (this.#phase !== 'running') return Number.POSITIVE_INFINITY;
+    return Math.min(this.#nextRoundAtMs, this.#nextCheckAtMs);
+  }
+
+  get phase(): 'idle' | 'running' | 'left' {
+    return this.#phase;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Reading the view
+
+  get memberCount(): number {
+    return this.#table.count;
+  }
+
+  members(): MemberView[] {
+    const views: MemberView[] = [];
+    for (let position = 0; position < this.#table.count; position++) {
+      views.push(this.#view(this.#table.order[position]!));
+    }
+    return views;
+  }
+
+  member(name: string): MemberView | undefined {
+    const slot = this.#table.find(name);
+    return slot < 0 ? undefined : this.#view(slot);
+  }
+
+  /** Live (non-deleted) keys of a member's state, or undefined for an unknown member. */
+  keysOf(name: string): Map<string, { value: string; version: number }> | undefined {
+    const slot = this.#table.find(name);
+    if (slot < 0) return undefined;
+    const result = new Map<string, { value: string; version: number }>();
+    const state = this.#states.get(slot);
+    if (state === undefined) return result;
+    for (const entry of state.entries()) {
+      if (entry.value !== null) result.set(entry.key, { value: entry.value, version: entry.version });
+    }
+    return result;
+  }
+
+  /** Current phi of a member, with the statistics behind it, for diagnostics. */
+  phiOf(name: string): { phi: number; silenceMs: number; meanMs: number; stdMs: number } | undefined {
+    const slot = this.#table.find(name);
+    if (slot < 0 || slot === this.#selfSlot) return undefined;
+    this.#loadStatistics(slot);
+    const meanMs = this.#meanMs;
+    const stdMs = this.#stdMs;
+    const silenceMs = this.#now - this.#table.lastArrivalMs[slot]!;
+    return { phi: phi(silenceMs, meanMs, stdMs, this.options.acceptablePauseMs), silenceMs, meanMs, stdMs };
+  }
+
+  /**
+   * A checksum of everything that must agree across nodes once gossip has settled: every member's identity,
+   * status and version, and every owner's state. Heartbeats are left out because they never stop moving.
+   */
+  viewChecksum(): number {
+    let checksum = 0;
+    const table = this.#table;
+    for (let position = 0; position < table.count; position++) {
+      const slot = table.order[position]!;
+      let h = hashText(table.name(slot));
+      h = hashText(`|${table.generations[slot]}|${table.statuses[slot]}|${table.maxVersions[slot]}`, h);
+      const state = this.#states.get(slot);
+      if (state !== undefined && state.size > 0) {
+        let stateHash = 0;
+        for (const entry of state.entries()) {
+          stateHash ^= hashText(`${entry.key}\u0000${entry.version}\u0000${entry.value ?? '\u0001'}`);
+        }
+        h = hashText(String(stateHash >>> 0), h);
+      }
+      checksum = (Math.imul(checksum, 31) + h) >>> 0;
+    }
+    return checksum;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  #requireRunning(): void {
+    if (this.#phase !== 'running') throw new CommandError('NOT_RUNNING', `node is ${this.#phase}`);
+  }
+
+  #start(): void {
+    if (this.#phase !== 'idle') return;
+    this.#phase = 'running';
+    // A random phase within the first interval keeps nodes that start together from gossiping in lockstep.
+    this.#nextRoundAtMs = this.#now + this.#random.int(this.options.gossipIntervalMs);
+    this.#nextCheckAtMs = this.#nextRoundAtMs;
+    if (this.#seeds.length > 0) this.#joinVia(this.#seeds);
+  }
+
+  #joinVia(addresses: readonly string[]): void {
+    const candidates = addresses.filter((address) => address !== this.address);
+    for (const address of candidates) {
+      if (!this.#seeds.includes(address) && this.#seeds.length < 64) this.#seeds.push(address);
+    }
+    this.#lastJoinAtMs = this.#now;
+    const message: SyncMessage = {
+      type: 'sync',
+      sender: this.#memberEntry(this.#selfSlot),
+      replyWanted: true,
+      members: [],
+      deltas: [this.#fullDelta(this.#selfSlot)],
+    };
+    for (const address of this.#pick(candidates, 3)) this.#send(address, 'stream', message);
+  }
+
+  #leave(): void {
+    if (this.#phase !== 'running') return;
+    const table = this.#table;
+    table.heartbeats[this.#selfSlot]!++;
+    this.#setStatus(
+      this.#selfSlot,
+      STATUS_LEFT,
+      { accuser: this.name, reason: 'left', phiHundredths: 0, silenceMs: 0 },
+      false,
+    );
+    this.#phase = 'left';
+    // Announce it now, to more peers than usual: a left node stops gossiping, so this is its last word.
+    this.#urgentPending = false;
+    const fanout = Math.max(this.options.fanout, this.options.urgentFanout);
+    for (const slot of this.#sampleLive(fanout)) this.#sendSyn(table.address(slot));
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Rounds
+
+  #tick(): void {
+    if (this.#phase !== 'running') return;
+    if (this.#now >= this.#nextRoundAtMs) {
+      const interval = this.options.gossipIntervalMs;
+      this.#nextRoundAtMs += interval;
+      // After a stall, resume the rhythm from now rather than firing every missed round at once.
+      if (this.#nextRoundAtMs <= this.#now) this.#nextRoundAtMs = this.#now + interval;
+      this.#round();
+    } else if (this.#now >= this.#nextCheckAtMs) {
+      this.#checkWatched();
+    }
+  }
+
+  #round(): void {
+    this.counters.rounds++;
+    this.#table.heartbeats[this.#selfSlot]!++;
+    this.#probeBudget = this.options.probesPerRoundMax;
+    this.#checkMembers();
+    this.#collectTombstones();
+    this.#expireReaped();
+    this.#gossip();
+    this.#heartbeatWatchers();
+  }
+
+  #heartbeatWatchers(): void {
+    if (this.#watchers.length === 0) return;
+    const message: Message = { type: 'heartbeat', sender: this.#memberEntry(this.#selfSlot) };
+    for (const slot of this.#watchers) {
+      this.counters.heartbeatsSent++;
+      this.#send(this.#table.address(slot), 'datagram', message);
+    }
+  }
+
+  /** Recomputes who this node watches and who watches it: its live neighbours on the key ring. */
+  #findNeighbours(): void {
+    const count = this.options.watchers;
+    const table = this.#table;
+    this.#watched = [];
+    this.#watchers = [];
+    if (count === 0 || table.count <= 1) return;
+    const self = table.positionOf(this.#selfSlot);
+    for (let step = 1; step < table.count && this.#watchers.length < count; step++) {
+      const slot = table.order[(self + step) % table.count]!;
+      if (table.statuses[slot]! <= STATUS_SUSPECT) this.#watchers.push(slot);
+    }
+    for (let step = 1; step < table.count && this.#watched.length < count; step++) {
+      const slot = table.order[(self - step + table.count) % table.count]!;
+      if (table.statuses[slot]! <= STATUS_SUSPECT) this.#watched.push(slot);
+    }
+  }
+
+  #gossip(): void {
+    const table = this.#table;
+    const fanout = this.#news.size > 0 ? this.options.fanout : this.options.idleFanout;
+    const targets = this.#sampleLive(fanout);
+    const addresses = targets.map((slot) => table.address(slot));
+    for (const address of addresses) this.#sendSyn(address);
+    // Cassandra's rules (CASSANDRA-150): now and then also gossip to a down member, so that a healed
+    // partition is noticed, and to a seed, so that no group of nodes stays an island.
+    const live = this.#liveCount;
+    const down = this.#downCount;
+    if (down > 0 && this.#random.next() < down / (live + 1)) {
+      const slot = this.#sampleStatus(STATUS_DOWN);
+      if (slot >= 0) this.#sendSyn(table.address(slot));
+    }
+    if (this.#seeds.length === 0) return;
+    if (live === 0) {
+      if (this.#now - this.#lastJoinAtMs >= this.options.joinRetryIntervalMs) this.#joinVia(this.#seeds);
+      return;
+    }
+    const gossipedToSeed = addresses.some((address) => this.#seeds.includes(address));
+    if (
+      (!gossipedToSeed || live < this.#seeds.length) &&
+      this.#random.next() < this.#seeds.length / (live + down)
+    ) {
+      this.#sendSyn(this.#seeds[this.#random.int(this.#seeds.length)]!);
+    }
+  }
+
+  /** Up to `count` distinct random live members other than this node. */
+  #sampleLive(count: number): number[] {
+    const table = this.#table;
+    const chosen: number[] = [];
+    if (count <= 0 || table.count <= 1) return chosen;
+    // Rejection sampling stays O(count) while most members are live; fall back to a scan otherwise.
+    for (let tries = 0; tries < count * 8 && chosen.length < count; tries++) {
+      const slot = table.order[this.#random.int(table.count)]!;
+      if (slot !== this.#selfSlot && table.statuses[slot]! <= STATUS_SUSPECT && !chosen.includes(slot)) {
+        chosen.push(slot);
+      }
+    }
+    if (chosen.length < count) {
+      const live: number[] = [];
+      for (let position = 0; position < table.count; position++) {
+        const slot = table.order[position]!;
+        if (slot !== this.#selfSlot && table.statuses[slot]! <= STATUS_SUSPECT && !chosen.includes(slot)) {
+          live.push(slot);
+        }
+      }
+      for (const slot of this.#pick(live, count - chosen.length)) chosen.push(slot);
+    }
+    return chosen;
+  }
+
+  #sampleStatus(status: number): number {
+    const table = this.#table;
+    const matching: number[] = [];
+    for (let position = 0; position < table.count; position++) {
+      const slot = table.order[position]!;
+      if (table.statuses[slot] === status) matching.push(slot);
+    }
+    return matching.length === 0 ? -1 : matching[this.#random.int(matching.length)]!;
+  }
+
+  /** A random subset of at most `count` items (partial Fisher-Yates on a copy). */
+  #pick<T>(items: readonly T[], count: number): T[] {
+    const copy = items.slice();
+    const result: T[] = [];
+    for (let i = 0; i < copy.length && result.length < count; i++) {
+      const j = i + this.#random.int(copy.length - i);
+      const swap = copy[i]!;
+      copy[i] = copy[j]!;
+      copy[j] = swap;
+      result.push(copy[i]!);
+    }
+    return result;
+  }
+
+  #pushUrgent(): void {
+    this.#urgentPending = false;
+    if (this.#phase !== 'running' || this.options.urgentFanout === 0) return;
+    const refill = ((this.#now - this.#urgentRefilledAtMs) / 1000) * this.options.urgentPushesPerSecondMax;
+    this.#urgentTokens = Math.min(this.options.urgentPushesPerSecondMax, this.#urgentTokens + refill);
+    this.#urgentRefilledAtMs = this.#now;
+    if (this.#urgentTokens < 1) return;
+    this.#urgentTokens -= 1;
+    this.counters.urgentPushes++;
+    for (const slot of this.#sampleLive(this.options.urgentFanout)) this.#sendSyn(this.#table.address(slot));
+    for (const item of this.#news.values()) item.urgent = false;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Failure detection
+
+  /**
+   * Loads a member's inter-arrival mean and standard deviation into `#meanMs` and `#stdMs` (fields rather
+   * than a returned object: this runs for every heartbeat a page brings, millions of times a simulated
+   * round at 10,000 nodes). A member without samples gets the prior.
+   */
+  #loadStatistics(slot: number): void {
+    const table = this.#table;
+    const mean = table.meanIntervalMs[slot]!;
+    if (mean === 0) {
+      this.#meanMs = this.#priorMeanMs;
+      this.#stdMs = Math.max(this.#priorMeanMs / 2, this.options.minStdDeviationMs);
+      return;
+    }
+    this.#meanMs = mean;
+    this.#stdMs = effectiveStd(table.varianceIntervalMs2[slot]!, this.options.minStdDeviationMs);
+  }
+
+  /**
+   * Expected heartbeat inter-arrival time before any sample: one round while every member fits in one page;
+   * with P pages and about 2 * idleFanout pages received per round, a member's page comes by every P / (2 *
+   * idleFanout) rounds. Recomputed once a round.
+   */
+  #updatePrior(): void {
+    const pages = Math.ceil((this.#table.count * 5) / (this.#payloadBudget - 200));
+    this.#priorMeanMs = this.options.gossipIntervalMs * Math.max(1, pages / (2 * this.options.idleFanout));
+  }
+
+  #recordArrival(slot: number): void {
+    const table = this.#table;
+    const sample = this.#now - table.lastArrivalMs[slot]!;
+    let mean = table.meanIntervalMs[slot]!;
+    let variance = table.varianceIntervalMs2[slot]!;
+    if (mean === 0) {
+      mean = this.#priorMeanMs;
+      variance = (mean / 2) ** 2;
+    }
+    // Exponentially weighted mean and variance (see failure-detector.ts, updateStatistics), inlined.
+    const alpha = this.#alpha;
+    const delta = sample - mean;
+    table.meanIntervalMs[slot] = mean + alpha * delta;
+    table.varianceIntervalMs2[slot] = (1 - alpha) * (variance + alpha * delta * delta);
+    table.lastArrivalMs[slot] = this.#now;
+    this.#updateDeadline(slot);
+  }
+
+  /** When the next failure-detector threshold of a live member is crossed, if nothing arrives before. */
+  #updateDeadline(slot: number): void {
+    const table = this.#table;
+    const status = table.statuses[slot]!;
+    if (slot === this.#selfSlot) {
+      table.deadlineMs[slot] = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (status >= STATUS_DOWN) {
+      this.#setDeadline(slot, table.statusChangedAtMs[slot]! + this.options.downRetentionMs);
+      return;
+    }
+    this.#loadStatistics(slot);
+    const meanMs = this.#meanMs;
+    const stdMs = this.#stdMs;
+    const last = table.lastArrivalMs[slot]!;
+    const pause = this.options.acceptablePauseMs;
+    const watched = this.#watched.length > 0 && this.#watched.includes(slot);
+    let probeAt = Number.POSITIVE_INFINITY;
+    if (watched) {
+      const probedAt = this.#probedAtMs.get(slot);
+      const probeReadyAt = probedAt === undefined ? 0 : probedAt + this.options.probeCooldownMs;
+      probeAt = Math.max(probeReadyAt, last + silenceAtThreshold(this.options.probePhi, meanMs, stdMs, 0));
+    }
+    if (status === STATUS_ALIVE) {
+      const suspectAt = last + silenceAtThreshold(this.#suspectThreshold(watched), meanMs, stdMs, pause);
+      this.#setDeadline(slot, Math.min(probeAt, suspectAt));
+      return;
+    }
+    const downAt = Math.max(
+      last + silenceAtThreshold(this.options.downPhi, meanMs, stdMs, pause),
+      table.statusChangedAtMs[slot]! + this.options.suspicionMinMs,
+    );
+    this.#setDeadline(slot, Math.min(probeAt, downAt));
+  }
+
+  /**
+   * Watchers hear a member directly every round and suspect it at `suspectPhi`. Everyone else only sees
+   * relayed heartbeats, late by a random number of hops, and relies on the watchers' verdicts (which spread
+   * in milliseconds); they suspect on their own only at `downPhi`, as a backstop when no watcher is left.
+   */
+  #suspectThreshold(watched: boolean): number {
+    return watched ? this.options.suspectPhi : this.options.downPhi;
+  }
+
+  /**
+   * Once a round: acts on every member whose deadline has passed (a failure-detector threshold for the
+   * live, the reap time for the dead). Only members in the watch set are looked at; the set holds every
+   * member whose deadline falls before the horizon, and a full pass over the member list rebuilds it only
+   * every few rounds (every round up to 2,000 members, every five at 10,000). A full pass per round per node
+   * is what made a simulated 10,000-node cluster quadratic.
+   */
+  #checkMembers(): void {
+    if (this.#now >= this.#horizonMs) this.#rebuildWatch();
+    this.#checkWatched();
+    this.#findNeighbours();
+    this.#updatePrior();
+  }
+
+  #rebuildWatch(): void {
+    const table = this.#table;
+    const rounds = Math.max(1, Math.ceil(table.count / 2000));
+    this.#horizonMs = this.#now + rounds * this.options.gossipIntervalMs;
+    const horizon = this.#horizonMs;
+    const { order, deadlineMs } = table;
+    const watch = new Set<number>();
+    for (let position = 0; position < table.count; position++) {
+      const slot = order[position]!;
+      if (deadlineMs[slot]! < horizon) watch.add(slot);
+    }
+    this.#watch = watch;
+  }
+
+  /** Evaluates or reaps the watched members that are due, and plans the next check. */
+  #checkWatched(): void {
+    const table = this.#table;
+    const now = this.#now;
+    const probeCandidates: { slot: number; lateness: number }[] = [];
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const slot of this.#watch) {
+      if (!table.isUsed(slot)) {
+        this.#watch.delete(slot);
+        continue;
+      }
+      if (table.deadlineMs[slot]! <= now) {
+        if (table.statuses[slot]! >= STATUS_DOWN) {
+          this.#reap(slot);
+          continue;
+        }
+        this.#evaluate(slot, probeCandidates);
+      }
+      const deadline = table.deadlineMs[slot]!;
+      if (deadline >= this.#horizonMs) this.#watch.delete(slot);
+      else if (deadline < earliest) earliest = deadline;
+    }
+    this.#startProbes(probeCandidates);
+    // Check again at the earliest deadline, but not more often than four times a round.
+    this.#nextCheckAtMs = Math.max(earliest, now + this.options.gossipIntervalMs / 4);
+  }
+
+  /** Sets a member's next deadline, watching it at once if that falls before the horizon. */
+  #setDeadline(slot: number, deadlineMs: number): void {
+    this.#table.deadlineMs[slot] = deadlineMs;
+    if (deadlineMs < this.#horizonMs) {
+      this.#watch.add(slot);
+      if (deadlineMs < this.#nextCheckAtMs) this.#nextCheckAtMs = Math.max(deadlineMs, this.#now);
+    }
+  }
+
+  /** Keeps the live and down counts (used by the gossip probabilities) as statuses change. */
+  #count(status: number, delta: number): void {
+    if (status <= STATUS_SUSPECT) this.#liveCount += delta;
+    else this.#downCount += delta;
+  }
+
+  #evaluate(slot: number, probeCandidates: { slot: number; lateness: number }[]): void {
+    const table = this.#table;
+    const now = this.#now;
+    this.#loadStatistics(slot);
+    const meanMs = this.#meanMs;
+    const stdMs = this.#stdMs;
+    const silence = now - table.lastArrivalMs[slot]!;
+    const pause = this.options.acceptablePauseMs;
+    const watched = this.#watched.includes(slot);
+    if (table.statuses[slot] === STATUS_ALIVE) {
+      if (silence >= silenceAtThreshold(this.#suspectThreshold(watched), meanMs, stdMs, pause)) {
+        this.counters.suspicions++;
+        this.#setStatus(slot, STATUS_SUSPECT, this.#phiVerdict(slot, silence, meanMs, stdMs), true);
+      }
+    } else if (
+      silence >= silenceAtThreshold(this.options.downPhi, meanMs, stdMs, pause) &&
+      now - table.statusChangedAtMs[slot]! >= this.options.suspicionMinMs
+    ) {
+      this.counters.downVerdicts++;
+      this.#setStatus(slot, STATUS_DOWN, this.#phiVerdict(slot, silence, meanMs, stdMs), true);
+      return;
+    }
+    const probedAt = this.#probedAtMs.get(slot);
+    const cooled = probedAt === undefined || now - probedAt >= this.options.probeCooldownMs;
+    if (watched && cooled && silence >= silenceAtThreshold(this.options.probePhi, meanMs, stdMs, 0)) {
+      probeCandidates.push({ slot, lateness: (silence - meanMs) / stdMs });
+    }
+    this.#updateDeadline(slot);
+  }
+
+  #phiVerdict(slot: number, silence: number, meanMs: number, stdMs: number): VerdictNote {
+    assert(slot !== this.#selfSlot, 'a node never judges itself');
+    const value = phi(silence, meanMs, stdMs, this.options.acceptablePauseMs);
+    return {
+      accuser: this.name,
+      reason: 'phi',
+      phiHundredths: Math.round(value * 100),
+      silenceMs: Math.round(silence),
+    };
+  }
+
+  /** Direct checks of the quietest members: an exchange with each, and a reachability probe of its address. */
+  #startProbes(candidates: { slot: number; lateness: number }[]): void {
+    if (candidates.length === 0) return;
+    candidates.sort((a, b) => b.lateness - a.lateness);
+    const table = this.#table;
+    for (const { slot } of candidates) {
+      if (this.#probeBudget <= 0 || this.#probesInFlight.size >= PROBES_IN_FLIGHT_MAX) break;
+      this.#probeBudget--;
+      const address = table.address(slot);
+      this.#probedAtMs.set(slot, this.#now);
+      this.#probesInFlight.set(address, {
+        slot,
+        name: table.name(slot),
+        generation: table.generations[slot]!,
+      });
+      this.counters.probesSent++;
+      this.#outputs.push({ kind: 'probe', to: address });
+      this.#sendSyn(address);
+      this.#updateDeadline(slot);
+    }
+  }
+
+  #probeResult(address: string, outcome: ProbeOutcome): void {
+    const probe = this.#probesInFlight.get(address);
+    if (probe === undefined) return;
+    this.#probesInFlight.delete(address);
+    const table = this.#table;
+    const { slot } = probe;
+    if (
+      !table.isUsed(slot) ||
+      table.name(slot) !== probe.name ||
+      table.generations[slot] !== probe.generation
+    )
+      return;
+    if (outcome === 'reachable') this.counters.probesReachable++;
+    if (outcome === 'timeout') this.counters.probesTimedOut++;
+    if (outcome !== 'refused') return;
+    this.counters.probesRefused++;
+    if (table.statuses[slot]! >= STATUS_DOWN || this.#phase !== 'running') return;
+    this.counters.downVerdicts++;
+    const silence = this.#now - table.lastArrivalMs[slot]!;
+    this.#setStatus(
+      slot,
+      STATUS_DOWN,
+      { accuser: this.name, reason: 'refused', phiHundredths: 0, silenceMs: Math.round(silence) },
+      true,
+    );
+  }
+
+  #compensateStall(durationMs: number): void {
+    // The part of the stall not already compensated: two sources may report the same pause.
+    const effective = Math.min(durationMs, this.#now - this.#stallCompensatedUntilMs);
+    if (!(effective > 0)) return;
+    this.#stallCompensatedUntilMs = this.#now;
+    this.counters.stallsCompensated++;
+    this.counters.stallCompensatedMs += Math.round(effective);
+    const table = this.#table;
+    for (let position = 0; position < table.count; position++) {
+      const slot = table.order[position]!;
+      if (slot === this.#selfSlot || table.statuses[slot]! >= STATUS_DOWN) continue;
+      // Silence that fell while this node could not listen says nothing about the peer.
+      table.lastArrivalMs[slot] = Math.min(this.#now, table.lastArrivalMs[slot]! + effective);
+      if (table.statuses[slot] === STATUS_SUSPECT) table.statusChangedAtMs[slot]! += effective;
+      this.#updateDeadline(slot);
+    }
+    this.#nextCheckAtMs = Math.max(this.#nextCheckAtMs, this.#now);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Status changes, news and events
+
+  /**
+   * Moves a member to a new status, records the verdict, and queues the change as news. `urgent` news is
+   * pushed at once instead of waiting for the next round: verdicts this node reached itself, adopted down and
+   * left verdicts, and refutations. Adopted suspicions are not urgent, or one doubt would flood the cluster.
+   */
+  #setStatus(slot: number, status: number, verdict: VerdictNote | null, urgent: boolean): void {
+    const table = this.#table;
+    const previous = table.statuses[slot]!;
+    if (previous === status) return;
+    table.statuses[slot] = status;
+    table.statusChangedAtMs[slot] = this.#now;
+    if (slot !== this.#selfSlot) {
+      this.#count(previous, -1);
+      this.#count(status, 1);
+    }
+    if (status === STATUS_ALIVE) this.#verdicts.delete(slot);
+    else if (verdict !== null) this.#verdicts.set(slot, verdict);
+    if (status >= STATUS_DOWN) {
+      table.meanIntervalMs[slot] = 0;
+      this.#probedAtMs.delete(slot);
+    } else if (previous >= STATUS_DOWN) {
+      // Back from the dead: its old statistics describe another era.
+      table.meanIntervalMs[slot] = 0;
+      table.lastArrivalMs[slot] = this.#now;
+    }
+    this.#updateDeadline(slot);
+    this.#addNews(slot, urgent);
+    const member = this.#view(slot);
+    const atMs = this.#now;
+    if (status === STATUS_ALIVE) {
+      this.#emit({ type: 'member-alive', atMs, member, previousStatus: statusName(previous) });
+    } else if (status === STATUS_SUSPECT) {
+      this.#emit({ type: 'member-suspect', atMs, member });
+    } else if (status === STATUS_DOWN) {
+      this.#emit({ type: 'member-down', atMs, member });
+    } else {
+      this.#emit({ type: 'member-left', atMs, member });
+    }
+  }
+
+  #addNews(slot: number, urgent = false, baseVersion = this.#table.maxVersions[slot]!): void {
+    const transmits = this.options.newsTransmitMultiplier * Math.ceil(Math.log10(this.#table.count + 1));
+    const item = this.#news.get(slot);
+    if (item !== undefined) {
+      item.transmitsLeft = transmits;
+      item.urgent ||= urgent;
+      if (baseVersion < item.baseVersion) item.baseVersion = baseVersion;
+    } else {
+      if (this.#news.size >= NEWS_CAPACITY) {
+        const oldest = this.#news.keys().next().value;
+        if (oldest !== undefined) this.#news.delete(oldest);
+      }
+      this.#news.set(slot, { transmitsLeft: transmits, baseVersion, urgent });
+    }
+    if (urgent) this.#urgentPending = true;
+  }
+
+  #emit(event: ClusterEvent): void {
+    if (this.#eventTypes.has(event.type)) this.#outputs.push({ kind: 'event', event });
+  }
+
+  /** Whether anyone listens to events of this type (building them is the costly part of a bulk sync). */
+  #wants(type: ClusterEventType): boolean {
+    return this.#eventTypes.has(type);
+  }
+
+  /**
+   * Limits the events the node builds to the types listed: a shell that nobody listens to for, say,
+   * `member-joined` spares the node from building 10,000 of them on a full sync. All types by default.
+   */
+  listenTo(types: Iterable<ClusterEventType>): void {
+    this.#eventTypes = new Set(types);
+  }
+
+  #view(slot: number): MemberView {
+    const table = this.#table;
+    return {
+      name: table.name(slot),
+      generation: table.generations[slot]!,
+      address: table.address(slot),
+      status: statusName(table.statuses[slot]!),
+      heartbeat: table.heartbeats[slot]!,
+      maxVersion: table.maxVersions[slot]!,
+      statusChangedAtMs: table.statusChangedAtMs[slot]!,
+      verdict: this.#verdicts.get(slot) ?? null,
+      isSelf: slot === this.#selfSlot,
+    };
+  }
+
+  #memberEntry(slot: number): MemberEntry {
+    const table = this.#table;
+    return {
+      name: table.name(slot),
+      generation: table.generations[slot]!,
+      address: table.address(slot),
+      heartbeat: table.heartbeats[slot]!,
+      status: statusName(table.statuses[slot]!),
+      maxVersion: table.maxVersions[slot]!,
+      verdict: this.#verdicts.get(slot) ?? null,
+    };
+  }
+
+  #reap(slot: number): void {
+    const table = this.#table;
+    const member = this.#view(slot);
+    if (this.#reaped.size >= REAPED_CAPACITY) {
+      const oldest = this.#reaped.keys().next().value;
+      if (oldest !== undefined) this.#reaped.delete(oldest);
+    }
+    this.#reaped.set(member.name, { generation: member.generation, reapedAtMs: this.#now });
+    this.#forgetSlot(slot);
+    this.#count(table.statuses[slot]!, -1);
+    this.#watch.delete(slot);
+    table.remove(slot);
+    this.counters.membersReaped++;
+    this.#emit({ type: 'member-reaped', atMs: this.#now, member });
+  }
+
+  #forgetSlot(slot: number): void {
+    this.#states.delete(slot);
+    this.#news.delete(slot);
+    this.#verdicts.delete(slot);
+    this.#probedAtMs.delete(slot);
+  }
+
+  #expireReaped(): void {
+    for (const [name, record] of this.#reaped) {
+      if (record.reapedAtMs + this.options.reapedRetentionMs > this.#now) break;
+      this.#reaped.delete(name);
+    }
+  }
+
+  #collectTombstones(): void {
+    for (const [slot, state] of this.#states) {
+      if (state.tombstoneCount === 0) continue;
+      const collected = state.collectTombstones(this.#now, this.options.tombstoneGraceMs);
+      this.counters.tombstonesCollected += collected;
+      if (collected > 0) assert(state.maxVersion === this.#table.maxVersions[slot], 'gc keeps maxVersion');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Writing this node's own state
+
+  #write(key: string, value: string | null): void {
+    if (this.#phase === 'left') throw new CommandError('NOT_RUNNING', 'node has left');
+    const keyBytes = utf8Length(key);
+    if (keyBytes === 0 || keyBytes > this.options.keyBytesMax) {
+      throw new CommandError('KEY_INVALID', `key must be 1 to ${this.options.keyBytesMax} bytes of UTF-8`);
+    }
+    if (value !== null && utf8Length(value) > this.options.valueBytesMax) {
+      throw new CommandError('VALUE_TOO_LARGE', `value must be at most ${this.options.valueBytesMax} bytes`);
+    }
+    const state = this.#states.get(this.#selfSlot)!;
+    const current = state.get(key);
+    if (current === undefined ? value === null : current.value === value) return;
+    if (current === undefined && state.size >= this.options.keysPerNodeMax) {
+      throw new CommandError('KEYS_FULL', `a node holds at most ${this.options.keysPerNodeMax} keys`);
+    }
+    const version = state.maxVersion + 1;
+    state.apply(key, value, version, this.#now);
+    this.#table.maxVersions[this.#selfSlot] = version;
+    this.#emit({ type: 'key-updated', atMs: this.#now, owner: this.name, key, value, version });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Receiving
+
+  #receive(from: string, message: Message): void {
+    if (this.#phase === 'idle') {
+      this.counters.messagesIgnored++;
+      return;
+    }
+    switch (message.type) {
+      case 'syn':
+        this.counters.synReceived++;
+        this.#onSyn(from, message.digest);
+        return;
+      case 'syn-ack':
+        this.counters.synAckReceived++;
+        this.#onSynAck(message.digest, message.deltas);
+        return;
+      case 'ack':
+        this.counters.ackReceived++;
+        for (const delta of message.deltas) this.#applyDelta(delta);
+        return;
+      case 'sync':
+        this.counters.syncReceived++;
+        this.#onSync(message);
+        return;
+      case 'heartbeat':
+        this.counters.heartbeatsReceived++;
+        this.#learn(message.sender);
+        return;
+    }
+  }
+
+  /**
+   * Merges what a peer says about one member. Returns the member's slot, or -1 when the entry is ignored
+   * (about a reaped identity, a full member list, or a newer generation of this node's own name).
+   */
+  #learn(entry: MemberEntry): number {
+    if (entry.name === this.name) return this.#learnAboutSelf(entry);
+    const reaped = this.#reaped.get(entry.name);
+    if (reaped !== undefined && entry.generation <= reaped.generation) {
+      this.counters.reapedIgnored++;
+      return -1;
+    }
+    const table = this.#table;
+    const slot = table.find(entry.name);
+    if (slot < 0) return this.#addMember(entry);
+    const generation = table.generations[slot]!;
+    if (entry.generation < generation) return slot;
+    if (entry.generation > generation) {
+      this.#restart(slot, entry);
+      return slot;
+    }
+    this.#mergeLiveness(slot, entry.heartbeat, statusIndex(entry.status), entry.verdict);
+    if (entry.maxVersion > table.maxVersions[slot]!) this.#addNews(slot);
+    return slot;
+  }
+
+  #learnAboutSelf(entry: MemberEntry): number {
+    if (entry.generation > this.generation) {
+      // Another process uses this name with a newer generation: this node has been replaced.
+      this.counters.identityConflicts++;
+      return -1;
+    }
+    if (entry.generation === this.generation) this.#accusedAt(entry.heartbeat, statusIndex(entry.status));
+    return this.#selfSlot;
+  }
+
+  /** A peer's view of this node: if it says suspect, down or left, refute with a heartbeat above it. */
+  #accusedAt(heartbeat: number, status: number): void {
+    if (status === STATUS_ALIVE || this.#phase === 'left') return;
+    const heartbeats = this.#table.heartbeats;
+    if (heartbeat >= heartbeats[this.#selfSlot]!) {
+      heartbeats[this.#selfSlot] = heartbeat + 1;
+      this.counters.refutations++;
+      this.#addNews(this.#selfSlot, true);
+    } else if (!this.#news.has(this.#selfSlot)) {
+      // A stale accusation: our fresher heartbeat already beats it; make sure it travels.
+      this.#addNews(this.#selfSlot);
+    }
+  }
+
+  #addMember(entry: MemberEntry): number {
+    const table = this.#table;
+    if (table.count >= this.options.membersMax) {
+      this.counters.membersRefused++;
+      return -1;
+    }
+    const slot = table.add(newMemberOf(entry), this.#now);
+    this.#count(table.statuses[slot]!, 1);
+    if (entry.verdict !== null && entry.status !== 'alive') this.#verdicts.set(slot, entry.verdict);
+    this.#updateDeadline(slot);
+    this.#addNews(slot);
+    this.#emit({ type: 'member-joined', atMs: this.#now, member: this.#view(slot) });
+    return slot;
+  }
+
+  #restart(slot: number, entry: MemberEntry): void {
+    const table = this.#table;
+    const previousGeneration = table.generations[slot]!;
+    this.#forgetSlot(slot);
+    this.#count(table.statuses[slot]!, -1);
+    table.replaceGeneration(slot, newMemberOf(entry), this.#now);
+    this.#count(table.statuses[slot]!, 1);
+    if (entry.verdict !== null && entry.status !== 'alive') this.#verdicts.set(slot, entry.verdict);
+    this.#updateDeadline(slot);
+    this.#addNews(slot, true, 0);
+    this.#emit({ type: 'member-restarted', atMs: this.#now, member: this.#view(slot), previousGeneration });
+  }
+
+  /** The liveness lattice: a higher heartbeat wins; at an equal heartbeat, the later status wins. */
+  #mergeLiveness(slot: number, heartbeat: number, status: number, verdict: VerdictNote | null): void {
+    if (slot === this.#selfSlot) {
+      this.#accusedAt(heartbeat, status);
+      return;
+    }
+    const table = this.#table;
+    const current = table.heartbeats[slot]!;
+    if (heartbeat > current) {
+      table.heartbeats[slot] = heartbeat;
+      const previous = table.statuses[slot]!;
+      if (status <= STATUS_SUSPECT && previous <= STATUS_SUSPECT) this.#recordArrival(slot);
+      if (status !== previous) this.#setStatus(slot, status, verdict, status >= STATUS_DOWN);
+    } else if (heartbeat === current && status > table.statuses[slot]!) {
+      this.#setStatus(slot, status, verdict, status >= STATUS_DOWN);
+    }
+  }
+
+  /**
+   * Merges a digest into this node's view and returns what the peer holds of each member it mentioned, for
+   * computing what it lacks. Reports whether a positional page could be matched.
+   */
+  #learnDigest(
+    digest: Digest,
+    knowledge: Map<number, PeerKnowledge>,
+  ): { peerSlot: number; pageMatched: boolean } {
+    const peerSlot = this.#learn(digest.sender);
+    this.#know(knowledge, peerSlot, digest.sender);
+    for (const entry of digest.news) this.#know(knowledge, this.#learn(entry), entry);
+    const page = digest.page;
+    if (page === null) return { peerSlot, pageMatched: false };
+    if (page.kind === 'explicit') {
+      this.#learnExplicitPage(page.rangeStart, page.rangeEnd, page.entries, knowledge);
+      return { peerSlot, pageMatched: true };
+    }
+    return { peerSlot, pageMatched: this.#mergePositionalPage(page, knowledge) };
+  }
+
+  #know(knowledge: Map<number, PeerKnowledge>, slot: number, entry: MemberEntry): void {
+    if (slot < 0) return;
+    knowledge.set(slot, { slot, generation: entry.generation, version: entry.maxVersion });
+  }
+
+  #learnExplicitPage(
+    rangeStart: number,
+    rangeEnd: number,
+    entries: readonly MemberEntry[],
+    knowledge: Map<number, PeerKnowledge>,
+  ): void {
+    const listed = new Set<number>();
+    for (const entry of entries) {
+      const slot = this.#learn(entry);
+      this.#know(knowledge, slot, entry);
+      if (slot >= 0) listed.add(slot);
+    }
+    // Members of ours in the covered range that the peer did not list are unknown to it: introduce them.
+    const table = this.#table;
+    for (let position = table.lowerBound(rangeStart); position < table.count; position++) {
+      const slot = table.order[position]!;
+      if (table.keys[slot]! >= rangeEnd) break;
+      if (!listed.has(slot)) knowledge.set(slot, { slot, generation: -1, version: 0 });
+    }
+  }
+
+  #mergePositionalPage(page: PositionalPage, knowledge: Map<number, PeerKnowledge>): boolean {
+    const table = this.#table;
+    const local = rangeHash(table, page.rangeStart, page.rangeEnd);
+    if (local.count !== page.heartbeats.length || local.hashA !== page.hashA || local.hashB !== page.hashB) {
+      this.counters.pagesMismatched++;
+      return false;
+    }
+    this.counters.pagesMatched++;
+    const { order, heartbeats, statuses, maxVersions, lastArrivalMs, meanIntervalMs, varianceIntervalMs2 } =
+      table;
+    const self = this.#selfSlot;
+    const now = this.#now;
+    const alpha = this.#alpha;
+    const priorMean = this.#priorMeanMs;
+    const hasWatched = this.#watched.length > 0;
+    let position = table.lowerBound(page.rangeStart);
+    for (let i = 0; i < page.heartbeats.length; i++, position++) {
+      const slot = order[position]!;
+      const heartbeat = page.heartbeats[i]!;
+      const status = page.statuses[i]!;
+      if (
+        heartbeat > heartbeats[slot]! &&
+        status === statuses[slot] &&
+        status <= STATUS_SUSPECT &&
+        slot !== self
+      ) {
+        // The common case, a live member's heartbeat moving on: the arrival statistics inlined (see
+        // #recordArrival), because this loop runs for every member of every page received.
+        heartbeats[slot] = heartbeat;
+        let mean = meanIntervalMs[slot]!;
+        let variance = varianceIntervalMs2[slot]!;
+        if (mean === 0) {
+          mean = priorMean;
+          variance = (priorMean / 2) ** 2;
+        }
+        const delta = now - lastArrivalMs[slot]! - mean;
+        meanIntervalMs[slot] = mean + alpha * delta;
+        varianceIntervalMs2[slot] = (1 - alpha) * (variance + alpha * delta * delta);
+        lastArrivalMs[slot] = now;
+        if (hasWatched || status !== STATUS_ALIVE) this.#updateDeadline(slot);
+        else this.#updateUnwatchedDeadline(slot);
+      } else {
+        this.#mergeLiveness(slot, heartbeat, status, null);
+      }
+      const peerVersion = page.maxVersions[i]!;
+      const ours = maxVersions[slot]!;
+      if (peerVersion > ours) this.#addNews(slot);
+      else if (peerVersion < ours)
+        knowledge.set(slot, { slot, generation: table.generations[slot]!, version: peerVersion });
+    }
+    return true;
+  }
+
+  /** #updateDeadline for the usual member: alive and not watched by this node (so never probed). */
+  #updateUnwatchedDeadline(slot: number): void {
+    const table = this.#table;
+    const variance = table.varianceIntervalMs2[slot]!;
+    const minStd = this.options.minStdDeviationMs;
+    const std = variance > minStd * minStd ? Math.sqrt(variance) : minStd;
+    const mean = table.meanIntervalMs[slot]!;
+    this.#setDeadline(
+      slot,
+      table.lastArrivalMs[slot]! +
+        silenceAtThreshold(this.options.downPhi, mean, std, this.options.acceptablePauseMs),
+    );
+  }
+
+  #onSyn(from: string, digest: Digest): void {
+    const knowledge = new Map<number, PeerKnowledge>();
+    const { peerSlot, pageMatched } = this.#learnDigest(digest, knowledge);
+    const page = digest.page;
+    const reply =
+      page === null ? null : { rangeStart: page.rangeStart, rangeEnd: page.rangeEnd, explicit: !pageMatched };
+    const candidates = this.#plan(knowledge);
+    const { digest: replyDigest, deltas, leftovers } = this.#composeReply(reply, candidates, knowledge);
+    this.counters.synAckSent++;
+    this.#send(from, 'datagram', { type: 'syn-ack', digest: replyDigest, deltas });
+    this.#catchUp(peerSlot, leftovers);
+  }
+
+  #onSynAck(digest: Digest, deltas: readonly OwnerDelta[]): void {
+    const knowledge = new Map<number, PeerKnowledge>();
+    const { peerSlot } = this.#learnDigest(digest, knowledge);
+    for (const delta of deltas) this.#applyDelta(delta);
+    if (peerSlot < 0) return;
+    const candidates = this.#plan(knowledge);
+    if (candidates.length === 0) return;
+    const budget = this.#payloadBudget - 1 - 3;
+    const packed = packDeltas(this.#deltaSource, candidates, budget);
+    if (packed.deltas.length > 0) {
+      this.counters.ackSent++;
+      this.#send(this.#table.address(peerSlot), 'datagram', { type: 'ack', deltas: packed.deltas });
+    }
+    this.#catchUp(peerSlot, packed.leftovers);
+  }
+
+  #onSync(message: SyncMessage): void {
+    this.#learnMany(message.members);
+    const peerSlot = this.#learn(message.sender);
+    for (const delta of message.deltas) this.#applyDelta(delta, false);
+    if (!message.replyWanted || peerSlot < 0 || this.#phase !== 'running') return;
+    const table = this.#table;
+    const members: MemberEntry[] = [];
+    const deltas: OwnerDelta[] = [];
+    for (let position = 0; position < table.count; position++) {
+      const slot = table.order[position]!;
+      members.push(this.#memberEntry(slot));
+      const state = this.#states.get(slot);
+      if (state !== undefined && state.maxVersion > 0) deltas.push(this.#fullDelta(slot));
+    }
+    this.#send(table.address(peerSlot), 'stream', {
+      type: 'sync',
+      sender: this.#memberEntry(this.#selfSlot),
+      replyWanted: false,
+      members,
+      deltas,
+    });
+  }
+
+  /** Learns a full member list, adding the unknown members in one sorted batch. */
+  #learnMany(entries: readonly MemberEntry[]): void {
+    const table = this.#table;
+    const candidates: MemberEntry[] = [];
+    for (const entry of entries) {
+      if (entry.name === this.name) continue;
+      const reaped = this.#reaped.size === 0 ? undefined : this.#reaped.get(entry.name);
+      if (reaped === undefined || entry.generation > reaped.generation) candidates.push(entry);
+    }
+    if (table.count + candidates.length > this.options.membersMax) {
+      // Near capacity: one at a time, so that known members are still updated and the rest are counted.
+      for (const entry of candidates) this.#learn(entry);
+      return;
+    }
+    const statuses = new Uint8Array(candidates.length);
+    for (let i = 0; i < candidates.length; i++) statuses[i] = statusIndex(candidates[i]!.status);
+    const slots = table.addMany(candidates, statuses, this.#now);
+    this.#updatePrior();
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      const entry = candidates[i]!;
+      if (slot < 0) {
+        this.#learn(entry);
+        continue;
+      }
+      this.#count(table.statuses[slot]!, 1);
+      if (entry.verdict !== null && entry.status !== 'alive') this.#verdicts.set(slot, entry.verdict);
+      this.#updateDeadline(slot);
+      // Not news: the peer that sent the list knows all of it, and so will everyone it gossips with.
+      if (this.#wants('member-joined'))
+        this.#emit({ type: 'member-joined', atMs: this.#now, member: this.#view(slot) });
+    }
+  }
+
+  /** Applies one owner's delta. `spread`: whether a change it brings is news worth gossiping on. */
+  #applyDelta(delta: OwnerDelta, spread = true): void {
+    const slot = this.#learn(delta.member);
+    const table = this.#table;
+    if (slot < 0 || slot === this.#selfSlot || table.generations[slot] !== delta.member.generation) return;
+    let state = this.#states.get(slot);
+    if (state === undefined) {
+      state = new OwnerState();
+      this.#states.set(slot, state);
+    }
+    const before = state.maxVersion;
+    if (delta.reset) {
+      if (delta.member.maxVersion <= before) return;
+      this.#applyReset(slot, state, delta);
+    } else {
+      if (before < delta.fromVersion) {
+        // A gap: applying would break the prefix invariant. Ask for the missing part instead.
+        this.counters.deltaGaps++;
+        this.#addNews(slot);
+        return;
+      }
+      const owner = table.name(slot);
+      for (const entry of delta.entries) {
+        if (state.apply(entry.key, entry.value, entry.version, this.#now)) {
+          this.counters.keysApplied++;
+          this.#emit({ type: 'key-updated', atMs: this.#now, owner, ...entry });
+        }
+      }
+    }
+    this.counters.deltasApplied++;
+    if (state.maxVersion > before) {
+      table.maxVersions[slot] = state.maxVersion;
+      if (spread) this.#addNews(slot, false, before);
+    }
+  }
+
+  #applyReset(slot: number, state: OwnerState, delta: OwnerDelta): void {
+    this.counters.resetsApplied++;
+    const owner = this.#table.name(slot);
+    const previous = new Map<string, string | null>();
+    for (const entry of state.entries()) previous.set(entry.key, entry.value);
+    state.reset(delta.gcVersion);
+    for (const entry of delta.entries) {
+      state.apply(entry.key, entry.value, entry.version, this.#now);
+      if (previous.get(entry.key) !== entry.value || !previous.has(entry.key)) {
+        this.counters.keysApplied++;
+        this.#emit({ type: 'key-updated', atMs: this.#now, owner, ...entry });
+      }
+      previous.delete(entry.key);
+    }
+    state.completeReset(delta.gcVersion);
+    // Keys the reset dropped were deleted and collected at the owner.
+    for (const [key, value] of previous) {
+      if (value === null) continue;
+      this.#emit({
+        type: 'key-updated',
+        atMs: this.#now,
+        owner,
+        key,
+        value: null,
+        version: state.maxVersion,
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Composing messages
+
+  readonly #deltaSource: DeltaSource = {
+    memberEntry: (slot) => this.#memberEntry(slot),
+    generationOf: (slot) => this.#table.generations[slot]!,
+    stateOf: (slot) => this.#states.get(slot),
+  };
+
+  #plan(knowledge: Map<number, PeerKnowledge>): DeltaCandidate[] {
+    const candidates: DeltaCandidate[] = [];
+    for (const known of knowledge.values()) {
+      if (!this.#table.isUsed(known.slot)) continue;
+      const candidate = planDelta(this.#deltaSource, known.slot, known.generation, known.version);
+      if (candidate !== null) candidates.push(candidate);
+    }
+    return candidates;
+  }
+
+  #fullDelta(slot: number): OwnerDelta {
+    const candidate = planDelta(this.#deltaSource, slot, -1, 0);
+    assert(candidate !== null, 'a full delta always exists');
+    return buildDelta(this.#deltaSource, candidate, Number.POSITIVE_INFINITY);
+  }
+
+  #sendSyn(address: string): void {
+    // One byte of message code, then the digest: sender, news (up to half), and a page in what is left.
+    const budget = this.#payloadBudget - 1;
+    const sender = this.#memberEntry(this.#selfSlot);
+    const news = this.#selectNews(Math.floor(budget / 2) - memberEntryLength(sender));
+    const page = this.#nextPage(budget - digestBaseLength(sender, news.entries.length) - news.bytes);
+    const message: Message = { type: 'syn', digest: { sender, news: news.entries, page } };
+    this.counters.synSent++;
+    this.#send(address, 'datagram', message);
+  }
+
+  /** The next page of the rotation: the whole key space while it fits, otherwise successive ranges. */
+  #nextPage(budget: number): Page | null {
+    const page = buildPositionalPage(this.#table, this.#pageCursor, KEY_SPACE_END, budget);
+    if (page === null) return null;
+    this.#pageCursor = page.rangeEnd >= KEY_SPACE_END ? 0 : page.rangeEnd;
+    return page;
+  }
+
+  /** Digest and deltas for a syn-ack, within one datagram: news first, then deltas and the page share the rest. */
+  #composeReply(
+    reply: { rangeStart: number; rangeEnd: number; explicit: boolean } | null,
+    candidates: DeltaCandidate[],
+    knowledge: Map<number, PeerKnowledge>,
+  ): { digest: Digest; deltas: OwnerDelta[]; leftovers: DeltaCandidate[] } {
+    // Message code and the deltas' count prefix (at most 3 bytes) come off the top; a missing page costs 1.
+    const budget = this.#payloadBudget - 1 - 3;
+    const sender = this.#memberEntry(this.#selfSlot);
+    const news = this.#selectNews(Math.floor(budget / 3) - memberEntryLength(sender));
+    let remaining = budget - digestBaseLength(sender, news.entries.length) - news.bytes - 1;
+    let wanted = 0;
+    for (const candidate of candidates) wanted += candidate.bytes;
+    const packed = packDeltas(this.#deltaSource, candidates, Math.min(wanted, Math.floor(remaining / 2)));
+    remaining -= packed.bytes;
+    let page: Page | null = null;
+    if (reply !== null) {
+      page = reply.explicit
+        ? buildExplicitPage(this.#table, reply.rangeStart, reply.rangeEnd, remaining, (slot) =>
+            this.#memberEntry(slot),
+          )
+        : buildPositionalPage(this.#table, reply.rangeStart, reply.rangeEnd, remaining);
+      if (page?.kind === 'explicit') this.counters.explicitPagesSent++;
+      if (page !== null) remaining -= pageBytes(page) - 1;
+    }
+    const deltas = packed.deltas;
+    let leftovers = packed.leftovers;
+    if (leftovers.length > 0 && remaining > 0) {
+      // What did not fit in the first half may fit in what the page left over.
+      const done = new Set(deltas.map((delta) => delta.member.name));
+      const rest = leftovers.filter((candidate) => !done.has(this.#table.name(candidate.slot)));
+      const more = packDeltas(this.#deltaSource, rest, remaining);
+      deltas.push(...more.deltas);
+      remaining -= more.bytes;
+      leftovers = more.leftovers;
+    }
+    if (remaining > 0) deltas.push(...this.#speculativeDeltas(news.slots, knowledge, remaining));
+    return { digest: { sender, news: news.entries, page }, deltas, leftovers };
+  }
+
+  /**
+   * Deltas for our news the peer did not mention, starting where the news started: the peer may lack them,
+   * and sending them now saves it a round of asking. Only used while budget is left.
+   */
+  #speculativeDeltas(
+    slots: readonly number[],
+    knowledge: Map<number, PeerKnowledge>,
+    budget: number,
+  ): OwnerDelta[] {
+    const candidates: DeltaCandidate[] = [];
+    for (const slot of slots) {
+      if (knowledge.has(slot) || slot === this.#selfSlot) continue;
+      const item = this.#news.get(slot);
+      const state = this.#states.get(slot);
+      const base = item?.baseVersion ?? this.#table.maxVersions[slot]!;
+      if (state === undefined || base >= state.maxVersion || base < state.gcVersion) continue;
+      const candidate = planDelta(this.#deltaSource, slot, this.#table.generations[slot]!, base);
+      if (candidate !== null && !candidate.reset) candidates.push(candidate);
+    }
+    if (candidates.length === 0) return [];
+    return packDeltas(this.#deltaSource, candidates, budget).deltas.filter(
+      (delta) => delta.entries.length > 0,
+    );
+  }
+
+  /** Up to `budget` bytes of news entries, the most urgent and least transmitted first. */
+  #selectNews(budget: number): { entries: MemberEntry[]; slots: number[]; bytes: number } {
+    const entries: MemberEntry[] = [];
+    const slots: number[] = [];
+    let bytes = 0;
+    if (this.#news.size === 0 || budget <= 0) return { entries, slots, bytes };
+    const items = [...this.#news].sort(
+      ([, a], [, b]) => Number(b.urgent) - Number(a.urgent) || b.transmitsLeft - a.transmitsLeft,
+    );
+    for (const [slot, item] of items) {
+      const entry = this.#memberEntry(slot);
+      const entryBytes = memberEntryLength(entry);
+      if (bytes + entryBytes > budget) continue;
+      entries.push(entry);
+      slots.push(slot);
+      bytes += entryBytes;
+      item.transmitsLeft--;
+      if (item.transmitsLeft <= 0) this.#news.delete(slot);
+    }
+    return { entries, slots, bytes };
+  }
+
+  /** Sends what did not fit in datagrams over a stream, at most once per cooldown per peer. */
+  #catchUp(peerSlot: number, leftovers: DeltaCandidate[]): void {
+    if (peerSlot < 0 || leftovers.length === 0) return;
+    let bytes = 0;
+    let reset = false;
+    for (const candidate of leftovers) {
+      bytes += candidate.bytes;
+      reset ||= candidate.reset;
+    }
+    if (!reset && bytes < this.options.catchUpBytesMin) return;
+    const address = this.#table.address(peerSlot);
+    const last = this.#catchUpAtMs.get(address);
+    if (last !== undefined && this.#now - last < 5 * this.options.gossipIntervalMs) return;
+    if (this.#catchUpAtMs.size > 1024) this.#catchUpAtMs.clear();
+    this.#catchUpAtMs.set(address, this.#now);
+    this.counters.catchUpsSent++;
+    const deltas = leftovers.map((candidate) =>
+      buildDelta(this.#deltaSource, candidate, Number.POSITIVE_INFINITY),
+    );
+    this.#send(address, 'stream', {
+      type: 'sync',
+      sender: this.#memberEntry(this.#selfSlot),
+      replyWanted: false,
+      members: [],
+      deltas,
+    });
+  }
+
+  #send(to: string, channel: 'datagram' | 'stream', message: Message): void {
+    if (channel === 'stream') this.counters.syncSent++;
+    this.#outputs.push({ kind: 'send', to, channel, message });
+  }
+
+  /** Largest payload (message code and body) a datagram may carry; the runner checks every one against it. */
+  get payloadBudgetBytes(): number {
+    return this.#payloadBudget;
+  }
+}
+
+function statusIndex(status: MemberEntry['status']): number {
+  switch (status) {
+    case 'alive':
+      return STATUS_ALIVE;
+    case 'suspect':
+      return STATUS_SUSPECT;
+    case 'down':
+      return STATUS_DOWN;
+    case 'left':
+      return STATUS_LEFT;
+  }
+}
+
+function newMemberOf(entry: MemberEntry): NewMember {
+  return {
+    name: entry.name,
+    generation: entry.generation,
+    address: entry.address,
+    heartbeat: entry.heartbeat,
+    status: statusIndex(entry.status),
+  };
+}
+
+function pageBytes(page: Page): number {
+  // Same arithmetic as the codec's pageLength, without re-walking a positional page.
+  if (page.kind === 'explicit') {
+    let bytes =
+      1 + varintLength(page.rangeStart) + varintLength(page.rangeEnd) + varintLength(page.entries.length);
+    for (const entry of page.entries) bytes += memberEntryLength(entry);
+    return bytes;
+  }
+  let bytes =
+    1 +
+    varintLength(page.rangeStart) +
+    varintLength(page.rangeEnd) +
+    8 +
+    varintLength(page.heartbeats.length);
+  for (let i = 0; i < page.heartbeats.length; i++) {
+    bytes += varintLength(page.heartbeats[i]!) + varintLength(page.maxVersions[i]! * 4 + page.statuses[i]!);
+  }
+  return bytes;
+}

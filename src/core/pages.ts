@@ -1,0 +1,162 @@
+/**
+ * Digest pages: bounded summaries of a range of the member key space.
+ *
+ * A positional page lists (heartbeat, status, maxVersion) for every member in a key range, in key order and
+ * without names, plus the XOR of the members' identity hashes. A receiver whose own members in that range
+ * hash the same knows the positions line up and merges them; about 3 to 5 bytes per member instead of 25 to
+ * 40 with names. When the hashes differ (a member joined, restarted or was reaped on one side only), the
+ * receiver answers with an explicit page of the same range, with names, so the two sides reconcile.
+ *
+ * A page never exceeds the byte budget it is given: it covers the longest prefix of the requested range that
+ * fits, and says which range it covers.
+ */
+import {
+  type ExplicitPage,
+  explicitPageHeaderLength,
+  MEMBER_STATUSES,
+  type MemberEntry,
+  memberEntryLength,
+  type PositionalPage,
+  positionalPageHeaderLength,
+  varintLength,
+} from '../wire/index.js';
+import type { MemberTable } from './member-table.js';
+
+export const KEY_SPACE_END = 2 ** 32;
+
+/** Identity hash of the members with key in [rangeStart, rangeEnd), and their count. */
+export function rangeHash(
+  table: MemberTable,
+  rangeStart: number,
+  rangeEnd: number,
+): { hashA: number; hashB: number; count: number } {
+  let hashA = 0;
+  let hashB = 0;
+  let count = 0;
+  const { order, keys, hashA: wordsA, hashB: wordsB } = table;
+  const total = table.count;
+  for (let position = table.lowerBound(rangeStart); position < total; position++) {
+    const slot = order[position]!;
+    if (keys[slot]! >= rangeEnd) break;
+    hashA ^= wordsA[slot]!;
+    hashB ^= wordsB[slot]!;
+    count++;
+  }
+  return { hashA: hashA >>> 0, hashB: hashB >>> 0, count };
+}
+
+/**
+ * The longest prefix of [rangeStart, rangeEnd) whose positional page fits in `budgetBytes`, or null if not
+ * even an empty page fits. The covered range always ends on a key boundary, so members sharing a key are
+ * never split across pages.
+ */
+export function buildPositionalPage(
+  table: MemberTable,
+  rangeStart: number,
+  rangeEnd: number,
+  budgetBytes: number,
+): PositionalPage | null {
+  const first = table.lowerBound(rangeStart);
+  const {
+    order,
+    keys,
+    heartbeats: tableHeartbeats,
+    maxVersions: tableVersions,
+    statuses: tableStatuses,
+  } = table;
+  const { hashA: wordsA, hashB: wordsB } = table;
+  const total = table.count;
+  // Header size depends on the count and the end, both unknown until the end is chosen; reserve the maximum.
+  const headerMax = positionalPageHeaderLength(rangeStart, KEY_SPACE_END, total);
+  if (headerMax > budgetBytes) return null;
+  // Every entry takes at least two bytes, which bounds how many can fit; one buffer backs all columns.
+  const capacity = Math.min(total - first, (budgetBytes - headerMax) >> 1);
+  const buffer = new ArrayBuffer(capacity * 17);
+  const heartbeats = new Float64Array(buffer, 0, capacity);
+  const maxVersions = new Float64Array(buffer, capacity * 8, capacity);
+  const statuses = new Uint8Array(buffer, capacity * 16, capacity);
+  let bytes = headerMax;
+  let count = 0;
+  let end = rangeEnd;
+  let hashA = 0;
+  let hashB = 0;
+  for (let position = first; position < total; position++) {
+    const slot = order[position]!;
+    const key = keys[slot]!;
+    if (key >= rangeEnd) break;
+    const heartbeat = tableHeartbeats[slot]!;
+    const version = tableVersions[slot]!;
+    const status = tableStatuses[slot]!;
+    const entryBytes = varintLength(heartbeat) + varintLength(version * 4 + status);
+    if (count === capacity || bytes + entryBytes > budgetBytes) {
+      end = key;
+      // Back off to the start of this key's group so that a key is never split.
+      while (count > 0 && keys[order[first + count - 1]!] === key) {
+        count--;
+        const dropped = order[first + count]!;
+        hashA ^= wordsA[dropped]!;
+        hashB ^= wordsB[dropped]!;
+      }
+      break;
+    }
+    heartbeats[count] = heartbeat;
+    maxVersions[count] = version;
+    statuses[count] = status;
+    hashA ^= wordsA[slot]!;
+    hashB ^= wordsB[slot]!;
+    bytes += entryBytes;
+    count++;
+  }
+  if (end <= rangeStart) return null;
+  return {
+    kind: 'positional',
+    rangeStart,
+    rangeEnd: end,
+    hashA: hashA >>> 0,
+    hashB: hashB >>> 0,
+    heartbeats: heartbeats.subarray(0, count),
+    maxVersions: maxVersions.subarray(0, count),
+    statuses: statuses.subarray(0, count),
+  };
+}
+
+/** The longest prefix of [rangeStart, rangeEnd) whose explicit page fits in `budgetBytes`, or null. */
+export function buildExplicitPage(
+  table: MemberTable,
+  rangeStart: number,
+  rangeEnd: number,
+  budgetBytes: number,
+  entryOf: (slot: number) => MemberEntry,
+): ExplicitPage | null {
+  const headerMax = explicitPageHeaderLength(rangeStart, KEY_SPACE_END, table.count);
+  if (headerMax > budgetBytes) return null;
+  const order = table.order;
+  const keys = table.keys;
+  const entries: MemberEntry[] = [];
+  let bytes = headerMax;
+  let end = rangeEnd;
+  let position = table.lowerBound(rangeStart);
+  for (; position < table.count; position++) {
+    const slot = order[position]!;
+    const key = keys[slot]!;
+    if (key >= rangeEnd) break;
+    const entry = entryOf(slot);
+    const entryBytes = memberEntryLength(entry);
+    if (bytes + entryBytes > budgetBytes) {
+      end = key;
+      while (entries.length > 0 && keys[order[position - 1]!] === key) {
+        entries.pop();
+        position--;
+      }
+      break;
+    }
+    entries.push(entry);
+    bytes += entryBytes;
+  }
+  if (end <= rangeStart) return null;
+  return { kind: 'explicit', rangeStart, rangeEnd: end, entries };
+}
+
+export function statusName(index: number) {
+  return MEMBER_STATUSES[index]!;
+}

@@ -1,0 +1,52 @@
+/**
+ * Turns messages into frames and back: the plain codec writes magic, version and cluster name in front of
+ * every message; a keyring (see crypto.ts) seals the payload. Opening never throws: a frame that is
+ * malformed, from another cluster or fails authentication comes back as a reason to count and drop.
+ */
+import {
+  DEFAULT_DECODE_LIMITS,
+  type DecodeLimits,
+  decode,
+  decodeFrameHeader,
+  encodeFrame,
+  FRAME_FLAG_ENCRYPTED,
+  frameHeaderLength,
+  type Message,
+} from '../wire/index.js';
+
+export type OpenResult =
+  | { readonly ok: true; readonly message: Message }
+  | { readonly ok: false; readonly reason: string };
+
+export interface FrameCodec {
+  readonly clusterName: string;
+  /** Bytes a frame adds around the message payload (header, nonce, tag). */
+  readonly overheadBytes: number;
+  seal(message: Message): Uint8Array;
+  open(bytes: Uint8Array, limits?: DecodeLimits): OpenResult;
+}
+
+export class PlainFrameCodec implements FrameCodec {
+  readonly clusterName: string;
+  readonly overheadBytes: number;
+
+  constructor(clusterName: string) {
+    this.clusterName = clusterName;
+    this.overheadBytes = frameHeaderLength(clusterName);
+  }
+
+  seal(message: Message): Uint8Array {
+    return encodeFrame(this.clusterName, message);
+  }
+
+  open(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): OpenResult {
+    const frame = decodeFrameHeader(bytes);
+    if (!frame.ok) return { ok: false, reason: frame.reason };
+    if (frame.value.header.clusterName !== this.clusterName) return { ok: false, reason: 'wrong-cluster' };
+    if ((frame.value.header.flags & FRAME_FLAG_ENCRYPTED) !== 0)
+      return { ok: false, reason: 'unexpected-encryption' };
+    const decoded = decode(bytes.subarray(frame.value.payloadOffset), limits);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason };
+    return { ok: true, message: decoded.value };
+  }
+}

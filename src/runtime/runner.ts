@@ -1,0 +1,217 @@
+/**
+ * The runner: the thin shell around one GossipNode. It decodes inbound frames and feeds them to the core,
+ * encodes and sends what the core outputs, delivers events after each step, keeps exactly one wake-up
+ * scheduled at the core's next deadline, and tells the core when the process itself stalled. The real
+ * runtime and the simulator both use this class; they differ only in the transport and scheduler.
+ *
+ * Nothing a peer sends can make it throw: undecodable frames are counted by reason and dropped.
+ */
+import {
+  assert,
+  type ClusterEvent,
+  type GossipNode,
+  type Input,
+  type Output,
+  type ProbeOutcome,
+} from '../core/index.js';
+import type { Message } from '../wire/index.js';
+import type { FrameCodec } from './frame-codec.js';
+import type { Scheduler, Transport } from './transport.js';
+
+export interface RunnerInit {
+  readonly node: GossipNode;
+  readonly transport: Transport;
+  readonly scheduler: Scheduler;
+  readonly codec: FrameCodec;
+  /** Called with every event, after the step that produced it has returned. */
+  readonly onEvent?: (event: ClusterEvent) => void;
+  /** A wake-up this much later than asked means the process did not run: report it as a stall. */
+  readonly stallThresholdMs?: number;
+  /** Optional hook on every frame sent (the simulator uses it to count bytes). */
+  readonly onSend?: (to: string, channel: 'datagram' | 'stream', bytes: Uint8Array, message: Message) => void;
+}
+
+export interface RunnerStats {
+  datagramsSent: number;
+  datagramBytesSent: number;
+  datagramsReceived: number;
+  datagramBytesReceived: number;
+  streamsSent: number;
+  streamBytesSent: number;
+  streamsReceived: number;
+  streamBytesReceived: number;
+  largestDatagramBytes: number;
+  stallsDetected: number;
+  messagesSentByType: Record<Message['type'], number>;
+  bytesSentByType: Record<Message['type'], number>;
+  /** Inbound frames dropped, by reason (bad-magic, wrong-cluster, authentication, truncated, ...). */
+  drops: Record<string, number>;
+}
+
+export class Runner {
+  readonly node: GossipNode;
+  readonly transport: Transport;
+  readonly stats: RunnerStats;
+  #scheduler: Scheduler;
+  #codec: FrameCodec;
+  #onEvent: ((event: ClusterEvent) => void) | undefined;
+  #onSend: RunnerInit['onSend'];
+  #stallThresholdMs: number;
+  #scheduledAtMs = Number.POSITIVE_INFINITY;
+  #stopped = false;
+  readonly #wake = () => this.wake();
+
+  constructor(init: RunnerInit) {
+    this.node = init.node;
+    this.transport = init.transport;
+    this.#scheduler = init.scheduler;
+    this.#codec = init.codec;
+    this.#onEvent = init.onEvent;
+    this.#onSend = init.onSend;
+    this.#stallThresholdMs = init.stallThresholdMs ?? 300;
+    this.stats = {
+      datagramsSent: 0,
+      datagramBytesSent: 0,
+      datagramsReceived: 0,
+      datagramBytesReceived: 0,
+      streamsSent: 0,
+      streamBytesSent: 0,
+      streamsReceived: 0,
+      streamBytesReceived: 0,
+      largestDatagramBytes: 0,
+      stallsDetected: 0,
+      messagesSentByType: { syn: 0, 'syn-ack': 0, ack: 0, sync: 0, heartbeat: 0 },
+      bytesSentByType: { syn: 0, 'syn-ack': 0, ack: 0, sync: 0, heartbeat: 0 },
+      drops: {},
+    };
+    this.transport.attach({
+      onDatagram: (bytes, from) => this.receive('datagram', bytes, from),
+      onStream: (bytes, from) => this.receive('stream', bytes, from),
+      onProbeResult: (address, outcome) => this.probeResult(address, outcome),
+    });
+  }
+
+  get now(): number {
+    return this.#scheduler.now();
+  }
+
+  start(): void {
+    this.#step({ kind: 'start', now: this.now });
+  }
+
+  /** Feeds a command (set, delete, join, leave); throws the core's CommandError if it is refused. */
+  command(input: Input): void {
+    this.#step(input);
+  }
+
+  /** The timer fired. A late timer means the process was not running: tell the core before it judges. */
+  wake(): void {
+    if (this.#stopped) return;
+    const now = this.now;
+    const lateness = now - this.#scheduledAtMs;
+    this.#scheduledAtMs = Number.POSITIVE_INFINITY;
+    if (lateness > this.#stallThresholdMs) {
+      this.stats.stallsDetected++;
+      this.#step({ kind: 'stall', now, durationMs: lateness });
+    }
+    this.#step({ kind: 'tick', now });
+  }
+
+  /** A stall observed by other means (the runtime's event-loop monitor). */
+  reportStall(durationMs: number): void {
+    if (this.#stopped || !(durationMs > 0)) return;
+    this.stats.stallsDetected++;
+    this.#step({ kind: 'stall', now: this.now, durationMs });
+  }
+
+  receive(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void {
+    if (this.#stopped) return;
+    if (channel === 'datagram') {
+      this.stats.datagramsReceived++;
+      this.stats.datagramBytesReceived += bytes.length;
+    } else {
+      this.stats.streamsReceived++;
+      this.stats.streamBytesReceived += bytes.length;
+    }
+    const opened = this.#codec.open(bytes);
+    if (!opened.ok) {
+      this.stats.drops[opened.reason] = (this.stats.drops[opened.reason] ?? 0) + 1;
+      return;
+    }
+    if (channel === 'datagram' && opened.message.type === 'sync') {
+      this.stats.drops['sync-over-datagram'] = (this.stats.drops['sync-over-datagram'] ?? 0) + 1;
+      return;
+    }
+    this.#step({ kind: channel, now: this.now, from, message: opened.message });
+  }
+
+  /** Feeds a message that is already decoded (in-process transports; the simulator's bootstrap). */
+  receiveMessage(channel: 'datagram' | 'stream', message: Message, from: string): void {
+    if (this.#stopped) return;
+    this.#step({ kind: channel, now: this.now, from, message });
+  }
+
+  probeResult(address: string, outcome: ProbeOutcome): void {
+    if (this.#stopped) return;
+    this.#step({ kind: 'probe-result', now: this.now, address, outcome });
+  }
+
+  /** Stops scheduling and ignores further input; the transport is closed by its owner. */
+  stop(): void {
+    this.#stopped = true;
+    this.#scheduler.cancel();
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  #step(input: Input): void {
+    const outputs = this.node.step(input);
+    const events: ClusterEvent[] = [];
+    for (const output of outputs) this.#dispatch(output, events);
+    this.#reschedule();
+    if (this.#onEvent !== undefined) for (const event of events) this.#onEvent(event);
+  }
+
+  #dispatch(output: Output, events: ClusterEvent[]): void {
+    switch (output.kind) {
+      case 'event':
+        events.push(output.event);
+        return;
+      case 'probe':
+        this.transport.probe(output.to);
+        return;
+      case 'send': {
+        const bytes = this.#codec.seal(output.message);
+        const type = output.message.type;
+        this.stats.messagesSentByType[type]++;
+        this.stats.bytesSentByType[type] += bytes.length;
+        this.#onSend?.(output.to, output.channel, bytes, output.message);
+        if (output.channel === 'datagram') {
+          assert(
+            bytes.length <= this.node.options.datagramBytesMax,
+            `datagram of ${bytes.length} bytes exceeds datagramBytesMax`,
+          );
+          this.stats.datagramsSent++;
+          this.stats.datagramBytesSent += bytes.length;
+          if (bytes.length > this.stats.largestDatagramBytes) this.stats.largestDatagramBytes = bytes.length;
+          this.transport.sendDatagram(output.to, bytes);
+        } else {
+          this.stats.streamsSent++;
+          this.stats.streamBytesSent += bytes.length;
+          this.transport.sendStream(output.to, bytes);
+        }
+        return;
+      }
+    }
+  }
+
+  #reschedule(): void {
+    if (this.#stopped) return;
+    const next = this.node.nextWakeAt();
+    if (next === this.#scheduledAtMs) return;
+    this.#scheduledAtMs = next;
+    this.#scheduler.wakeAt(next, this.#wake);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Invariant checkers that watch every simulated run. A violation never throws inside the simulation; it is
+ * recorded with the time and the seed's run, so a failing seed reads as a story and replays exactly.
+ *
+ * - monotonic: a member's generation never decreases at any node; within a generation, its heartbeat and
+ *   state version never decrease (sampled views, every round);
+ * - false verdicts: no member is declared down unless a fault was injected on it;
+ * - convergence (called after healing): every live node holds the same view, compared by checksum, and
+ *   every update made before or during the faults has reached every live node.
+ */
+import type { ClusterEvent } from '../core/index.js';
+import type { SimCluster, SimHost } from './cluster.js';
+
+export interface Violation {
+  readonly atMs: number;
+  readonly checker: string;
+  readonly message: string;
+}
+
+export class Checkers {
+  readonly violations: Violation[] = [];
+  falseDownVerdicts = 0;
+  suspicions = 0;
+  #cluster: SimCluster;
+  #previous = new Map<number, { generation: number; members: Map<string, [number, number, number]> }>();
+  #sampleCursor = 0;
+  #sampleSize: number;
+  #stopped = false;
+  #unsubscribe: () => void;
+
+  constructor(cluster: SimCluster, sampleSize = 32) {
+    this.#cluster = cluster;
+    this.#sampleSize = sampleSize;
+    this.#unsubscribe = cluster.onEvent((host, event) => this.#onEvent(host, event));
+    this.#scheduleSample();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#unsubscribe();
+  }
+
+  report(checker: string, message: string): void {
+    if (this.violations.length < 100) this.violations.push({ atMs: this.#cluster.now, checker, message });
+  }
+
+  #onEvent(host: SimHost, event: ClusterEvent): void {
+    if (event.type === 'member-suspect') this.suspicions++;
+    if (event.type !== 'member-down') return;
+    if (this.#cluster.faulted.has(event.member.name)) return;
+    this.falseDownVerdicts++;
+    const verdict = event.member.verdict;
+    this.report(
+      'false-verdict',
+      `${host.name} declared ${event.member.name} down although no fault was injected on it` +
+        (verdict === null
+          ? ''
+          : ` (by ${verdict.accuser}, ${verdict.reason}, phi ${verdict.phiHundredths / 100})`),
+    );
+  }
+
+  #scheduleSample(): void {
+    const cluster = this.#cluster;
+    cluster.queue.after(cluster.options.gossipIntervalMs, () => {
+      if (this.#stopped) return;
+      this.#sample();
+      this.#scheduleSample();
+    });
+  }
+
+  /** Checks a rotating sample of nodes' views against what the same nodes said a round ago. */
+  #sample(): void {
+    const hosts = this.#cluster.hosts;
+    const count = Math.min(this.#sampleSize, hosts.length);
+    for (let i = 0; i < count; i++) {
+      const host = hosts[(this.#sampleCursor + i) % hosts.length]!;
+      if (host.state !== 'running') {
+        this.#previous.delete(host.index);
+        continue;
+      }
+      this.#checkHost(host);
+    }
+    this.#sampleCursor = (this.#sampleCursor + count) % hosts.length;
+  }
+
+  #checkHost(host: SimHost): void {
+    const sampled = this.#previous.get(host.index);
+    // A restarted host starts a fresh history.
+    const previous = sampled?.generation === host.node.generation ? sampled.members : undefined;
+    const current = new Map<string, [number, number, number]>();
+    for (const member of host.node.members()) {
+      current.set(member.name, [member.generation, member.heartbeat, member.maxVersion]);
+      const before = previous?.get(member.name);
+      if (before === undefined) continue;
+      const [generation, heartbeat, version] = before;
+      if (member.generation < generation) {
+        this.report('monotonic', `${host.name} moved ${member.name} back from generation ${generation}`);
+      } else if (member.generation === generation) {
+        if (member.heartbeat < heartbeat) {
+          this.report(
+            'monotonic',
+            `${host.name} moved ${member.name}'s heartbeat back: ${heartbeat} -> ${member.heartbeat}`,
+          );
+        }
+        if (member.maxVersion < version) {
+          this.report(
+            'monotonic',
+            `${host.name} moved ${member.name}'s version back: ${version} -> ${member.maxVersion}`,
+          );
+        }
+      }
+    }
+    this.#previous.set(host.index, { generation: host.node.generation, members: current });
+  }
+
+  /** After healing: every live node must hold the same view (checksums) and every listed key. */
+  checkConverged(expectedKeys: readonly { owner: string; key: string; value: string }[]): boolean {
+    const live = this.#cluster.liveHosts();
+    const checksums = new Map<number, string[]>();
+    for (const host of live) {
+      const checksum = host.node.viewChecksum();
+      const names = checksums.get(checksum) ?? [];
+      names.push(host.name);
+      checksums.set(checksum, names);
+    }
+    let ok = true;
+    if (checksums.size > 1) {
+      ok = false;
+      const groups = [...checksums.values()].map(
+        (names) => `${names.length} nodes (${names.slice(0, 3).join(', ')}…)`,
+      );
+      this.report('convergence', `live nodes disagree after healing: ${groups.join(' vs ')}`);
+    }
+    for (const { owner, key, value } of expectedKeys) {
+      const missing = live.filter((host) => host.node.keysOf(owner)?.get(key)?.value !== value);
+      if (missing.length > 0) {
+        ok = false;
+        this.report(
+          'convergence',
+          `${missing.length} live nodes lack ${owner}/${key} after healing (${missing[0]!.name}…)`,
+        );
+      }
+    }
+    return ok;
+  }
+
+  /** True when every live node holds the same view and every listed key (no violation recorded). */
+  converged(expectedKeys: readonly { owner: string; key: string; value: string }[]): boolean {
+    const live = this.#cluster.liveHosts();
+    if (live.length === 0) return true;
+    const first = live[0]!.node.viewChecksum();
+    for (const host of live) if (host.node.viewChecksum() !== first) return false;
+    for (const { owner, key, value } of expectedKeys) {
+      for (const host of live) if (host.node.keysOf(owner)?.get(key)?.value !== value) return false;
+    }
+    return true;
+  }
+}

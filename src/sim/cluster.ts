@@ -1,0 +1,344 @@
+/**
+ * A simulated cluster: N hosts, each running the production GossipNode inside the production Runner, over
+ * a SimNetwork and a virtual clock. Only the transport and the scheduler are simulated, so what the
+ * simulator proves about the protocol holds for the code that ships.
+ *
+ * Everything random (node phases, peer choices, latency, loss) derives from one seed, so a run replays
+ * exactly. Faults are methods: crash (process or host), restart, stall, partition, cut, heal, loss.
+ */
+import {
+  CLUSTER_EVENT_TYPES,
+  type ClusterEvent,
+  type ClusterEventType,
+  GossipNode,
+  type GossipOptions,
+  memberKey,
+  type ProbeOutcome,
+  resolveGossipOptions,
+  SeededRandom,
+  StringPool,
+} from '../core/index.js';
+import { PlainFrameCodec } from '../runtime/frame-codec.js';
+import { Runner } from '../runtime/runner.js';
+import type { Scheduler, Transport, TransportHandlers } from '../runtime/transport.js';
+import type { MemberEntry, Message, SyncMessage } from '../wire/index.js';
+import { EventQueue } from './event-queue.js';
+import { type Endpoint, type HostState, type LinkModel, SimNetwork } from './network.js';
+
+export interface SimClusterOptions {
+  readonly nodes: number;
+  readonly seed: number;
+  readonly gossip?: Readonly<Record<string, unknown>>;
+  readonly link?: Partial<LinkModel>;
+  readonly clusterName?: string;
+  /**
+   * Event types the simulation listens to. Building events costs, and a settled start of 10,000 nodes would
+   * build 10^8 member-joined events nobody reads; by default every type but that one.
+   */
+  readonly eventTypes?: readonly ClusterEventType[];
+}
+
+/** Datagrams a stalled host's socket buffer holds before it drops (about Linux's default 208 KiB). */
+const STALL_BUFFER_BYTES = 212_992;
+/** Simulated wall-clock epoch, so generations have the size real ones do (milliseconds since 1970). */
+const EPOCH_MS = 1_767_225_600_000;
+
+export function hostName(index: number): string {
+  return `node-${index}`;
+}
+
+export function hostAddress(index: number): string {
+  return `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}:7946`;
+}
+
+export type EventListener = (host: SimHost, event: ClusterEvent) => void;
+
+export class SimHost implements Endpoint {
+  readonly index: number;
+  readonly name: string;
+  readonly address: string;
+  state: HostState = 'running';
+  node!: GossipNode;
+  runner!: Runner;
+  restarts = 0;
+  bytesSent = 0;
+  #cluster: SimCluster;
+  #handlers: TransportHandlers | null = null;
+  #held: (() => void) | null = null;
+  #buffer: {
+    channel: 'datagram' | 'stream' | 'probe';
+    bytes: Uint8Array;
+    from: string;
+    outcome?: ProbeOutcome;
+  }[] = [];
+  #bufferedBytes = 0;
+  bufferDrops = 0;
+  #timerToken = 0;
+
+  constructor(cluster: SimCluster, index: number) {
+    this.#cluster = cluster;
+    this.index = index;
+    this.name = hostName(index);
+    this.address = hostAddress(index);
+  }
+
+  attach(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+  }
+
+  deliver(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void {
+    if (this.state === 'stalled') {
+      if (channel === 'datagram' && this.#bufferedBytes + bytes.length > STALL_BUFFER_BYTES) {
+        this.bufferDrops++;
+        return;
+      }
+      this.#bufferedBytes += bytes.length;
+      this.#buffer.push({ channel, bytes, from });
+      return;
+    }
+    if (this.state !== 'running' || this.#handlers === null) return;
+    if (channel === 'datagram') this.#handlers.onDatagram(bytes, from);
+    else this.#handlers.onStream(bytes, from);
+  }
+
+  deliverProbeResult(address: string, outcome: ProbeOutcome): void {
+    if (this.state === 'stalled') {
+      this.#buffer.push({ channel: 'probe', bytes: new Uint8Array(0), from: address, outcome });
+      return;
+    }
+    if (this.state === 'running') this.#handlers?.onProbeResult(address, outcome);
+  }
+
+  /** A scheduler bound to this host: timers wait while the process is stopped and die with it. */
+  scheduler(): Scheduler {
+    const queue = this.#cluster.queue;
+    return {
+      now: () => queue.now,
+      wakeAt: (timeMs, wake) => {
+        const token = ++this.#timerToken;
+        if (!Number.isFinite(timeMs)) return;
+        queue.at(Math.max(timeMs, queue.now), () => {
+          if (token !== this.#timerToken) return;
+          if (this.state === 'stalled') this.#held = wake;
+          else if (this.state === 'running') wake();
+        });
+      },
+      cancel: () => {
+        this.#timerToken++;
+      },
+    };
+  }
+
+  transport(): Transport {
+    const network = this.#cluster.network;
+    return {
+      localAddress: this.address,
+      attach: (handlers) => this.attach(handlers),
+      sendDatagram: (to, bytes) => {
+        this.bytesSent += bytes.length;
+        network.sendDatagram(this.address, to, bytes);
+      },
+      sendStream: (to, bytes) => {
+        this.bytesSent += bytes.length;
+        network.sendStream(this.address, to, bytes);
+      },
+      probe: (to) => network.probe(this.address, to),
+      close: async () => {},
+    };
+  }
+
+  /** The process stops for `durationMs`: no timers, no packets handled (they queue in the socket buffer). */
+  stall(durationMs: number): void {
+    if (this.state !== 'running') return;
+    this.state = 'stalled';
+    this.#cluster.queue.after(durationMs, () => this.#resume());
+  }
+
+  #resume(): void {
+    if (this.state !== 'stalled') return;
+    this.state = 'running';
+    // A late timer first, as the runner detects the stall from its lateness; then the socket backlog.
+    const held = this.#held;
+    this.#held = null;
+    held?.();
+    const buffered = this.#buffer;
+    this.#buffer = [];
+    this.#bufferedBytes = 0;
+    for (const item of buffered) {
+      if (this.state !== 'running') break;
+      if (item.channel === 'probe') this.#handlers?.onProbeResult(item.from, item.outcome!);
+      else this.deliver(item.channel, item.bytes, item.from);
+    }
+  }
+
+  crash(mode: 'process' | 'host'): void {
+    this.state = mode === 'process' ? 'crashed' : 'host-down';
+    this.runner.stop();
+    this.#held = null;
+    this.#buffer = [];
+    this.#bufferedBytes = 0;
+  }
+}
+
+export class SimCluster {
+  readonly queue = new EventQueue();
+  readonly network: SimNetwork;
+  readonly hosts: SimHost[] = [];
+  readonly options: GossipOptions;
+  readonly seed: number;
+  readonly clusterName: string;
+  /** Names of hosts that had a fault injected (crash, stall, partition, cut): verdicts about them are fair. */
+  readonly faulted = new Set<string>();
+  #random: SeededRandom;
+  /** One string pool for every simulated node: 10,000 nodes share one copy of each name and address. */
+  readonly #strings = new StringPool();
+  #listeners: EventListener[] = [];
+  readonly #eventTypes: readonly ClusterEventType[];
+
+  constructor(options: SimClusterOptions) {
+    this.seed = options.seed;
+    this.#random = new SeededRandom(options.seed);
+    const resolved = resolveGossipOptions(options.gossip ?? {});
+    if (resolved.issues.length > 0) {
+      throw new Error(
+        `invalid gossip options: ${resolved.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+      );
+    }
+    this.options = resolved.options;
+    this.clusterName = options.clusterName ?? 'sim';
+    this.#eventTypes = options.eventTypes ?? CLUSTER_EVENT_TYPES.filter((type) => type !== 'member-joined');
+    this.network = new SimNetwork(this.queue, this.#random.fork(), options.link);
+    for (let index = 0; index < options.nodes; index++) {
+      const host = new SimHost(this, index);
+      this.hosts.push(host);
+      this.network.register(host.address, host);
+      this.#boot(host);
+    }
+  }
+
+  get now(): number {
+    return this.queue.now;
+  }
+
+  get random(): SeededRandom {
+    return this.#random;
+  }
+
+  onEvent(listener: EventListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((item) => item !== listener);
+    };
+  }
+
+  #boot(host: SimHost, seeds: readonly string[] = []): void {
+    const codec = new PlainFrameCodec(this.clusterName);
+    const options = seeds.length === 0 ? this.options : { ...this.options, seeds };
+    host.node = new GossipNode({
+      identity: { name: host.name, generation: EPOCH_MS + this.now + host.restarts, address: host.address },
+      options,
+      random: this.#random.fork(),
+      frameOverheadBytes: codec.overheadBytes,
+      strings: this.#strings,
+    });
+    host.node.listenTo(this.#eventTypes);
+    host.runner = new Runner({
+      node: host.node,
+      transport: host.transport(),
+      scheduler: host.scheduler(),
+      codec,
+      onEvent: (event) => {
+        for (const listener of this.#listeners) listener(host, event);
+      },
+    });
+  }
+
+  liveHosts(): SimHost[] {
+    return this.hosts.filter((host) => host.state === 'running' || host.state === 'stalled');
+  }
+
+  /**
+   * Starts every host already knowing every other, as if each had just completed a full sync: the state a
+   * settled cluster is in, without simulating N joins. The list arrives as an ordinary `sync` message.
+   */
+  startSettled(): void {
+    const members: MemberEntry[] = this.hosts.map((host) => ({
+      name: host.name,
+      generation: host.node.generation,
+      address: host.address,
+      heartbeat: 0,
+      status: 'alive',
+      maxVersion: 0,
+      verdict: null,
+    }));
+    // In key order, as a node would send its own list.
+    members.sort((a, b) => memberKey(a.name) - memberKey(b.name) || (a.name < b.name ? -1 : 1));
+    const sync: SyncMessage = { type: 'sync', sender: members[0]!, replyWanted: false, members, deltas: [] };
+    for (const host of this.hosts) {
+      host.runner.start();
+      this.#deliverDecoded(host, sync);
+    }
+  }
+
+  /** Starts every host knowing only the seeds: joins happen through the protocol itself. */
+  startWithSeeds(seedCount: number): void {
+    const seeds = this.hosts.slice(0, Math.max(1, seedCount)).map((host) => host.address);
+    for (const host of this.hosts) {
+      this.#boot(host, seeds);
+      host.runner.start();
+    }
+  }
+
+  #deliverDecoded(host: SimHost, message: Message): void {
+    // Bootstrap only: hands the same decoded message to every host instead of decoding it N times.
+    host.runner.receiveMessage('stream', message, hostAddress(0));
+  }
+
+  runFor(durationMs: number, shouldStop?: () => boolean): void {
+    this.queue.runUntil(this.now + durationMs, shouldStop);
+  }
+
+  crash(index: number, mode: 'process' | 'host' = 'process'): void {
+    const host = this.hosts[index]!;
+    this.faulted.add(host.name);
+    host.crash(mode);
+  }
+
+  /** Restarts a crashed host with a higher generation; it rejoins through the given seeds. */
+  restart(index: number, seeds: readonly string[]): void {
+    const host = this.hosts[index]!;
+    host.restarts++;
+    host.state = 'running';
+    this.#boot(
+      host,
+      seeds.filter((seed) => seed !== host.address),
+    );
+    host.runner.start();
+  }
+
+  stall(index: number, durationMs: number): void {
+    const host = this.hosts[index]!;
+    this.faulted.add(host.name);
+    host.stall(durationMs);
+  }
+
+  partition(groups: readonly (readonly number[])[]): void {
+    for (const group of groups) for (const index of group) this.faulted.add(this.hosts[index]!.name);
+    this.network.partition(groups.map((group) => group.map((index) => this.hosts[index]!.address)));
+  }
+
+  cut(from: number, to: number): void {
+    this.faulted.add(this.hosts[from]!.name);
+    this.faulted.add(this.hosts[to]!.name);
+    this.network.cut(this.hosts[from]!.address, this.hosts[to]!.address);
+  }
+
+  heal(): void {
+    this.network.heal();
+  }
+
+  set(index: number, key: string, value: string): void {
+    const host = this.hosts[index]!;
+    host.runner.command({ kind: 'set', now: this.now, key, value });
+  }
+}

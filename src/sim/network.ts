@@ -1,0 +1,203 @@
+/**
+ * A simulated network of datagrams, streams and reachability probes between simulated hosts.
+ *
+ * Faults it models, all drawn from the run's seeded random source: latency (a base plus an exponential
+ * tail), loss, duplication, reordering (an extra random delay on some packets), symmetric partitions
+ * (groups), one-way link cuts, crashed processes (connections refused, host up), dead hosts (silence), and
+ * stalled processes (the host still accepts connections and buffers datagrams, the process handles none).
+ */
+import type { ProbeOutcome, Random } from '../core/index.js';
+import type { EventQueue } from './event-queue.js';
+
+export interface LinkModel {
+  /** One-way base latency. */
+  latencyMs: number;
+  /** Mean of the exponential extra latency added to every packet. */
+  jitterMs: number;
+  lossRate: number;
+  duplicateRate: number;
+  /** Fraction of packets held back by an extra delay of up to `reorderDelayMs`, so they overtake one another. */
+  reorderRate: number;
+  reorderDelayMs: number;
+  /** How long a probe of an unreachable address waits before it reports a timeout. */
+  probeTimeoutMs: number;
+}
+
+export const DEFAULT_LINK_MODEL: LinkModel = {
+  latencyMs: 1,
+  jitterMs: 1,
+  lossRate: 0,
+  duplicateRate: 0,
+  reorderRate: 0,
+  reorderDelayMs: 20,
+  probeTimeoutMs: 1000,
+};
+
+/** How a simulated host's process is doing. */
+export type HostState = 'running' | 'stalled' | 'crashed' | 'host-down';
+
+export interface Endpoint {
+  readonly state: HostState;
+  deliver(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void;
+  deliverProbeResult(address: string, outcome: ProbeOutcome): void;
+}
+
+export interface NetworkStats {
+  datagramsSent: number;
+  datagramsDelivered: number;
+  datagramsLost: number;
+  datagramsBlocked: number;
+  datagramsDuplicated: number;
+  streamsSent: number;
+  streamsBlocked: number;
+}
+
+export type PacketMutator = (from: string, to: string, bytes: Uint8Array) => Uint8Array;
+
+export class SimNetwork {
+  readonly model: LinkModel;
+  readonly stats: NetworkStats = {
+    datagramsSent: 0,
+    datagramsDelivered: 0,
+    datagramsLost: 0,
+    datagramsBlocked: 0,
+    datagramsDuplicated: 0,
+    streamsSent: 0,
+    streamsBlocked: 0,
+  };
+  #queue: EventQueue;
+  #random: Random;
+  #endpoints = new Map<string, Endpoint>();
+  /** Partition group per address: traffic between different groups is dropped both ways. */
+  #groups = new Map<string, number>();
+  /** Directed cuts "from>to". */
+  #cuts = new Set<string>();
+  /** Per-host extra loss (nftables inside one namespace, say). */
+  #hostLoss = new Map<string, number>();
+  mutator: PacketMutator | null = null;
+
+  constructor(queue: EventQueue, random: Random, model: Partial<LinkModel> = {}) {
+    this.#queue = queue;
+    this.#random = random;
+    this.model = { ...DEFAULT_LINK_MODEL, ...model };
+  }
+
+  register(address: string, endpoint: Endpoint): void {
+    this.#endpoints.set(address, endpoint);
+  }
+
+  /** Splits the hosts into groups (an array of address lists); unlisted hosts form group 0. */
+  partition(groups: readonly (readonly string[])[]): void {
+    this.#groups.clear();
+    groups.forEach((addresses, index) => {
+      for (const address of addresses) this.#groups.set(address, index + 1);
+    });
+  }
+
+  cut(from: string, to: string): void {
+    this.#cuts.add(`${from}>${to}`);
+  }
+
+  heal(): void {
+    this.#groups.clear();
+    this.#cuts.clear();
+  }
+
+  setHostLoss(address: string, lossRate: number): void {
+    if (lossRate > 0) this.#hostLoss.set(address, lossRate);
+    else this.#hostLoss.delete(address);
+  }
+
+  blocked(from: string, to: string): boolean {
+    if ((this.#groups.get(from) ?? 0) !== (this.#groups.get(to) ?? 0)) return true;
+    return this.#cuts.size > 0 && this.#cuts.has(`${from}>${to}`);
+  }
+
+  #delay(): number {
+    const model = this.model;
+    let delay = model.latencyMs;
+    if (model.jitterMs > 0) delay += -Math.log(1 - this.#random.next()) * model.jitterMs;
+    if (model.reorderRate > 0 && this.#random.next() < model.reorderRate) {
+      delay += this.#random.next() * model.reorderDelayMs;
+    }
+    return delay;
+  }
+
+  #lost(from: string, to: string): boolean {
+    const rate = this.model.lossRate;
+    if (rate > 0 && this.#random.next() < rate) return true;
+    if (this.#hostLoss.size === 0) return false;
+    const fromLoss = this.#hostLoss.get(from) ?? 0;
+    const toLoss = this.#hostLoss.get(to) ?? 0;
+    return (fromLoss > 0 && this.#random.next() < fromLoss) || (toLoss > 0 && this.#random.next() < toLoss);
+  }
+
+  sendDatagram(from: string, to: string, bytes: Uint8Array): void {
+    this.stats.datagramsSent++;
+    if (this.blocked(from, to)) {
+      this.stats.datagramsBlocked++;
+      return;
+    }
+    if (this.#lost(from, to)) {
+      this.stats.datagramsLost++;
+      return;
+    }
+    const payload = this.mutator === null ? bytes : this.mutator(from, to, bytes);
+    this.#deliverLater(from, to, payload, this.#delay());
+    if (this.model.duplicateRate > 0 && this.#random.next() < this.model.duplicateRate) {
+      this.stats.datagramsDuplicated++;
+      this.#deliverLater(from, to, payload, this.#delay());
+    }
+  }
+
+  #deliverLater(from: string, to: string, bytes: Uint8Array, delayMs: number): void {
+    this.#queue.after(delayMs, () => {
+      const endpoint = this.#endpoints.get(to);
+      if (endpoint === undefined || endpoint.state === 'crashed' || endpoint.state === 'host-down') return;
+      this.stats.datagramsDelivered++;
+      endpoint.deliver('datagram', bytes, from);
+    });
+  }
+
+  /** A stream carries one frame reliably; a cut link or a missing process fails the connection. */
+  sendStream(from: string, to: string, bytes: Uint8Array): void {
+    this.stats.streamsSent++;
+    if (this.blocked(from, to) || this.blocked(to, from)) {
+      this.stats.streamsBlocked++;
+      return;
+    }
+    // A handshake round trip, then the bytes at about 100 MB/s.
+    const delay = 3 * this.#delay() + bytes.length / 100_000;
+    this.#queue.after(delay, () => {
+      const endpoint = this.#endpoints.get(to);
+      if (endpoint === undefined || endpoint.state === 'crashed' || endpoint.state === 'host-down') return;
+      endpoint.deliver('stream', bytes, from);
+    });
+  }
+
+  /** Does `to` accept connections? Refused when its process is gone but the host is up. */
+  probe(from: string, to: string): void {
+    const source = this.#endpoints.get(from);
+    const target = this.#endpoints.get(to);
+    let outcome: ProbeOutcome;
+    let delay = this.#delay() + this.#delay();
+    if (
+      this.blocked(from, to) ||
+      this.blocked(to, from) ||
+      target === undefined ||
+      target.state === 'host-down'
+    ) {
+      outcome = 'timeout';
+      delay = this.model.probeTimeoutMs;
+    } else if (target.state === 'crashed') {
+      outcome = 'refused';
+    } else {
+      outcome = 'reachable';
+    }
+    this.#queue.after(delay, () => {
+      if (source !== undefined && source.state !== 'crashed' && source.state !== 'host-down') {
+        source.deliverProbeResult(to, outcome);
+      }
+    });
+  }
+}

@@ -1,0 +1,4 @@
+/** The wire format: message types and the binary codec. Pure and dependency-free. */
+export * from './codec.js';
+export * from './messages.js';
+export { stringLength, utf8Length, varintLength } from './varint.js';

@@ -1,0 +1,116 @@
+/**
+ * Reads wire values from untrusted bytes. Every read is bounds-checked; a violation throws `DecodeFailure`,
+ * which the codec catches at its single entry point and turns into a `{ ok: false }` result, so no exception
+ * ever escapes to the caller for bad peer bytes.
+ */
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export class DecodeFailure extends Error {
+  override readonly name = 'DecodeFailure';
+  readonly reason: string;
+  constructor(reason: string) {
+    super(reason);
+    this.reason = reason;
+  }
+}
+
+export class Reader {
+  readonly bytes: Uint8Array;
+  #view: DataView;
+  position: number;
+  readonly end: number;
+
+  constructor(bytes: Uint8Array, position = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.position = position;
+    this.end = end;
+  }
+
+  get remaining(): number {
+    return this.end - this.position;
+  }
+
+  #need(count: number): void {
+    if (this.position + count > this.end) throw new DecodeFailure('truncated');
+  }
+
+  u8(): number {
+    this.#need(1);
+    return this.bytes[this.position++]!;
+  }
+
+  u16(): number {
+    this.#need(2);
+    const value = this.#view.getUint16(this.position);
+    this.position += 2;
+    return value;
+  }
+
+  u32(): number {
+    this.#need(4);
+    const value = this.#view.getUint32(this.position);
+    this.position += 4;
+    return value;
+  }
+
+  /** A varint no larger than `max` (at most Number.MAX_SAFE_INTEGER), in its shortest form. */
+  varint(max: number = Number.MAX_SAFE_INTEGER): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      this.#need(1);
+      const byte = this.bytes[this.position++]!;
+      value += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) throw new DecodeFailure('varint-not-minimal');
+        if (value > max) throw new DecodeFailure('varint-too-large');
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeFailure('varint-too-long');
+  }
+
+  /** A count of list items, each taking at least `itemBytesMin` bytes, bounded by `max` and by what is left. */
+  count(max: number, itemBytesMin = 1): number {
+    const value = this.varint(max);
+    if (value * itemBytesMin > this.remaining) throw new DecodeFailure('count-exceeds-bytes');
+    return value;
+  }
+
+  string(maxBytes: number): string {
+    const length = this.varint(maxBytes);
+    this.#need(length);
+    const start = this.position;
+    this.position += length;
+    let ascii = true;
+    for (let i = start; i < start + length; i++) {
+      if (this.bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      if (length < 64) {
+        let text = '';
+        for (let i = start; i < start + length; i++) text += String.fromCharCode(this.bytes[i]!);
+        return text;
+      }
+      return String.fromCharCode.apply(null, Array.from(this.bytes.subarray(start, start + length)));
+    }
+    try {
+      return decoder.decode(this.bytes.subarray(start, start + length));
+    } catch {
+      throw new DecodeFailure('invalid-utf8');
+    }
+  }
+
+  raw(length: number): Uint8Array {
+    this.#need(length);
+    const slice = this.bytes.subarray(this.position, this.position + length);
+    this.position += length;
+    return slice;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Writes wire values into a buffer whose size the caller computed beforehand with the matching length
+ * functions. Writing past the end is a programmer error (the lengths disagree), so it throws.
+ */
+import { utf8Length } from './varint.js';
+
+const encoder = new TextEncoder();
+
+export class Writer {
+  readonly bytes: Uint8Array;
+  #view: DataView;
+  position: number;
+
+  constructor(bytes: Uint8Array, position = 0) {
+    this.bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.position = position;
+  }
+
+  #ensure(count: number): void {
+    if (this.position + count > this.bytes.length) {
+      throw new RangeError(`writer overflow: ${this.position}+${count} > ${this.bytes.length}`);
+    }
+  }
+
+  u8(value: number): void {
+    this.#ensure(1);
+    this.bytes[this.position++] = value & 0xff;
+  }
+
+  u16(value: number): void {
+    this.#ensure(2);
+    this.#view.setUint16(this.position, value);
+    this.position += 2;
+  }
+
+  u32(value: number): void {
+    this.#ensure(4);
+    this.#view.setUint32(this.position, value >>> 0);
+    this.position += 4;
+  }
+
+  varint(value: number): void {
+    if (!(value >= 0) || !Number.isSafeInteger(value)) throw new RangeError(`varint out of range: ${value}`);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.#ensure(1);
+      this.bytes[this.position++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.#ensure(1);
+    this.bytes[this.position++] = rest;
+  }
+
+  string(text: string): void {
+    const length = utf8Length(text);
+    this.varint(length);
+    this.#ensure(length);
+    let ascii = length === text.length;
+    if (ascii) {
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) {
+          ascii = false;
+          break;
+        }
+        this.bytes[this.position + i] = code;
+      }
+    }
+    if (!ascii) {
+      const written = encoder.encodeInto(text, this.bytes.subarray(this.position, this.position + length));
+      if (written.written !== length) throw new RangeError('utf-8 length mismatch');
+    }
+    this.position += length;
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.#ensure(bytes.length);
+    this.bytes.set(bytes, this.position);
+    this.position += bytes.length;
+  }
+}
