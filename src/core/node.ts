@@ -44,7 +44,14 @@ import {
 } from './member-table.js';
 import type { GossipOptions } from './options.js';
 import { OwnerState } from './owner-state.js';
-import { buildExplicitPage, buildPositionalPage, KEY_SPACE_END, rangeHash, statusName } from './pages.js';
+import {
+  buildExplicitPage,
+  buildPositionalPage,
+  KEY_SPACE_END,
+  randomLiveKey,
+  rangeHash,
+  statusName,
+} from './pages.js';
 import type { Random } from './random.js';
 import type { StringPool } from './string-pool.js';
 
@@ -1007,7 +1014,13 @@ export class GossipNode {
     }
     const table = this.#table;
     const slot = table.find(entry.name);
-    if (slot < 0) return this.#addMember(entry);
+    if (slot < 0) {
+      // A member first heard of as down or left is not learned: it would only be reaped again, and nodes
+      // that never knew it passing it on to each other is how dead incarnations are gossiped forever
+      // (chitchat#161).
+      if (entry.status === 'down' || entry.status === 'left') return -1;
+      return this.#addMember(entry);
+    }
     const generation = table.generations[slot]!;
     if (entry.generation < generation) return slot;
     if (entry.generation > generation) {
@@ -1126,12 +1139,15 @@ export class GossipNode {
       this.#know(knowledge, slot, entry);
       if (slot >= 0) listed.add(slot);
     }
-    // Members of ours in the covered range that the peer did not list are unknown to it: introduce them.
+    // Live members of ours in the covered range that the peer did not list are unknown to it (or dead to
+    // it): introduce them. Pages leave dead members out, so ours are not compared.
     const table = this.#table;
     for (let position = table.lowerBound(rangeStart); position < table.count; position++) {
       const slot = table.order[position]!;
       if (table.keys[slot]! >= rangeEnd) break;
-      if (!listed.has(slot)) knowledge.set(slot, { slot, generation: -1, version: 0 });
+      if (!listed.has(slot) && table.statuses[slot]! <= STATUS_SUSPECT && slot !== this.#selfSlot) {
+        knowledge.set(slot, { slot, generation: -1, version: 0 });
+      }
     }
   }
 
@@ -1152,6 +1168,8 @@ export class GossipNode {
     const hasWatched = this.#watched.length > 0;
     let position = table.lowerBound(page.rangeStart);
     for (let i = 0; i < page.heartbeats.length; i++, position++) {
+      // Pages list live members only (see pages.ts); the hash matched, so the live members line up.
+      while (statuses[order[position]!]! > STATUS_SUSPECT) position++;
       const slot = order[position]!;
       const heartbeat = page.heartbeats[i]!;
       const status = page.statuses[i]!;
@@ -1260,6 +1278,7 @@ export class GossipNode {
     const candidates: MemberEntry[] = [];
     for (const entry of entries) {
       if (entry.name === this.name) continue;
+      if ((entry.status === 'down' || entry.status === 'left') && table.find(entry.name) < 0) continue;
       const reaped = this.#reaped.size === 0 ? undefined : this.#reaped.get(entry.name);
       if (reaped === undefined || entry.generation > reaped.generation) candidates.push(entry);
     }
@@ -1414,9 +1433,15 @@ export class GossipNode {
     remaining -= packed.bytes;
     let page: Page | null = null;
     if (reply !== null) {
+      // An explicit page may not fit the whole range: start it at a random live member, so that repeated
+      // mismatches reconcile different parts of the range instead of always the same prefix.
       page = reply.explicit
-        ? buildExplicitPage(this.#table, reply.rangeStart, reply.rangeEnd, remaining, (slot) =>
-            this.#memberEntry(slot),
+        ? buildExplicitPage(
+            this.#table,
+            randomLiveKey(this.#table, reply.rangeStart, reply.rangeEnd, (bound) => this.#random.int(bound)),
+            reply.rangeEnd,
+            remaining,
+            (slot) => this.#memberEntry(slot),
           )
         : buildPositionalPage(this.#table, reply.rangeStart, reply.rangeEnd, remaining);
       if (page?.kind === 'explicit') this.counters.explicitPagesSent++;

@@ -9,6 +9,10 @@
  *
  * A page never exceeds the byte budget it is given: it covers the longest prefix of the requested range that
  * fits, and says which range it covers.
+ *
+ * Pages list live members only (alive and suspect). Down and left members travel as news and explicit
+ * entries; leaving them out keeps a dead member that one node has already reaped and another has not yet,
+ * or never knew, from breaking the positional match of a whole page, and keeps pages small at rest.
  */
 import {
   type ExplicitPage,
@@ -20,7 +24,7 @@ import {
   positionalPageHeaderLength,
   varintLength,
 } from '../wire/index.js';
-import type { MemberTable } from './member-table.js';
+import { type MemberTable, STATUS_SUSPECT } from './member-table.js';
 
 export const KEY_SPACE_END = 2 ** 32;
 
@@ -33,11 +37,12 @@ export function rangeHash(
   let hashA = 0;
   let hashB = 0;
   let count = 0;
-  const { order, keys, hashA: wordsA, hashB: wordsB } = table;
+  const { order, keys, statuses, hashA: wordsA, hashB: wordsB } = table;
   const total = table.count;
   for (let position = table.lowerBound(rangeStart); position < total; position++) {
     const slot = order[position]!;
     if (keys[slot]! >= rangeEnd) break;
+    if (statuses[slot]! > STATUS_SUSPECT) continue;
     hashA ^= wordsA[slot]!;
     hashB ^= wordsB[slot]!;
     count++;
@@ -80,25 +85,29 @@ export function buildPositionalPage(
   let end = rangeEnd;
   let hashA = 0;
   let hashB = 0;
+  // Slots included, so a split key group can be backed off.
+  const included = new Int32Array(capacity);
   for (let position = first; position < total; position++) {
     const slot = order[position]!;
     const key = keys[slot]!;
     if (key >= rangeEnd) break;
+    const status = tableStatuses[slot]!;
+    if (status > STATUS_SUSPECT) continue;
     const heartbeat = tableHeartbeats[slot]!;
     const version = tableVersions[slot]!;
-    const status = tableStatuses[slot]!;
     const entryBytes = varintLength(heartbeat) + varintLength(version * 4 + status);
     if (count === capacity || bytes + entryBytes > budgetBytes) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
-      while (count > 0 && keys[order[first + count - 1]!] === key) {
+      while (count > 0 && keys[included[count - 1]!] === key) {
         count--;
-        const dropped = order[first + count]!;
+        const dropped = included[count]!;
         hashA ^= wordsA[dropped]!;
         hashB ^= wordsB[dropped]!;
       }
       break;
     }
+    included[count] = slot;
     heartbeats[count] = heartbeat;
     maxVersions[count] = version;
     statuses[count] = status;
@@ -130,31 +139,44 @@ export function buildExplicitPage(
 ): ExplicitPage | null {
   const headerMax = explicitPageHeaderLength(rangeStart, KEY_SPACE_END, table.count);
   if (headerMax > budgetBytes) return null;
-  const order = table.order;
-  const keys = table.keys;
+  const { order, keys, statuses } = table;
   const entries: MemberEntry[] = [];
+  const slots: number[] = [];
   let bytes = headerMax;
   let end = rangeEnd;
-  let position = table.lowerBound(rangeStart);
-  for (; position < table.count; position++) {
+  for (let position = table.lowerBound(rangeStart); position < table.count; position++) {
     const slot = order[position]!;
     const key = keys[slot]!;
     if (key >= rangeEnd) break;
+    if (statuses[slot]! > STATUS_SUSPECT) continue;
     const entry = entryOf(slot);
     const entryBytes = memberEntryLength(entry);
     if (bytes + entryBytes > budgetBytes) {
       end = key;
-      while (entries.length > 0 && keys[order[position - 1]!] === key) {
+      while (slots.length > 0 && keys[slots[slots.length - 1]!] === key) {
+        slots.pop();
         entries.pop();
-        position--;
       }
       break;
     }
     entries.push(entry);
+    slots.push(slot);
     bytes += entryBytes;
   }
   if (end <= rangeStart) return null;
   return { kind: 'explicit', rangeStart, rangeEnd: end, entries };
+}
+
+/** Key of a random live member in [rangeStart, rangeEnd), or rangeStart when it holds none. */
+export function randomLiveKey(table: MemberTable, rangeStart: number, rangeEnd: number, pick: (bound: number) => number): number {
+  const first = table.lowerBound(rangeStart);
+  const last = table.lowerBound(rangeEnd);
+  if (last <= first) return rangeStart;
+  for (let tries = 0; tries < 8; tries++) {
+    const slot = table.order[first + pick(last - first)]!;
+    if (table.statuses[slot]! <= STATUS_SUSPECT) return table.keys[slot]!;
+  }
+  return rangeStart;
 }
 
 export function statusName(index: number) {

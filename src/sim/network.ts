@@ -12,8 +12,13 @@ import type { EventQueue } from './event-queue.js';
 export interface LinkModel {
   /** One-way base latency. */
   latencyMs: number;
-  /** Mean of the exponential extra latency added to every packet. */
+  /** Mean of the extra latency added to every packet, drawn from `jitterDistribution`. */
   jitterMs: number;
+  /**
+   * exponential: memoryless, most packets fast; uniform: between 0 and twice the mean; pareto: a heavy tail
+   * (shape 1.5), so a few packets are very late, as on a congested link.
+   */
+  jitterDistribution: 'exponential' | 'uniform' | 'pareto';
   lossRate: number;
   duplicateRate: number;
   /** Fraction of packets held back by an extra delay of up to `reorderDelayMs`, so they overtake one another. */
@@ -26,6 +31,7 @@ export interface LinkModel {
 export const DEFAULT_LINK_MODEL: LinkModel = {
   latencyMs: 1,
   jitterMs: 1,
+  jitterDistribution: 'exponential',
   lossRate: 0,
   duplicateRate: 0,
   reorderRate: 0,
@@ -116,11 +122,27 @@ export class SimNetwork {
   #delay(): number {
     const model = this.model;
     let delay = model.latencyMs;
-    if (model.jitterMs > 0) delay += -Math.log(1 - this.#random.next()) * model.jitterMs;
+    if (model.jitterMs > 0) delay += this.#jitter(model.jitterMs, model.jitterDistribution);
     if (model.reorderRate > 0 && this.#random.next() < model.reorderRate) {
       delay += this.#random.next() * model.reorderDelayMs;
     }
     return delay;
+  }
+
+  #jitter(meanMs: number, distribution: LinkModel['jitterDistribution']): number {
+    const u = this.#random.next();
+    switch (distribution) {
+      case 'exponential':
+        return -Math.log(1 - u) * meanMs;
+      case 'uniform':
+        return 2 * u * meanMs;
+      case 'pareto': {
+        // Pareto with shape 1.5 and scale meanMs / 3 has mean meanMs; capped at 1000 means.
+        const shape = 1.5;
+        const scale = (meanMs * (shape - 1)) / shape;
+        return Math.min(scale / (1 - u) ** (1 / shape), 1000 * meanMs);
+      }
+    }
   }
 
   #lost(from: string, to: string): boolean {

@@ -352,7 +352,7 @@ function longStalls(options: ScenarioOptions): number {
 function churn(options: ScenarioOptions): RunReport {
   const { cluster, checkers } = newCluster({
     ...options,
-    link: { duplicateRate: 0.02, reorderRate: 0.05, jitterMs: 5, ...options.link },
+    link: { duplicateRate: 0.02, reorderRate: 0.05, jitterMs: 5, jitterDistribution: 'pareto', ...options.link },
   });
   const report = emptyReport(options);
   settle(cluster, report);
@@ -371,7 +371,8 @@ function churn(options: ScenarioOptions): RunReport {
     } else if (dice < 0.15) cluster.crash(index, random.next() < 0.5 ? 'process' : 'host');
     else if (dice < 0.3) cluster.stall(index, random.int(6000));
     else if (dice < 0.35) cluster.partition(splitHalves(options.nodes));
-    else if (dice < 0.45) cluster.heal();
+    else if (dice < 0.4) cluster.cut(index, random.int(options.nodes));
+    else if (dice < 0.48) cluster.heal();
     else if (host.state === 'running') {
       const key = `sim/churn-${step}`;
       const value = `v${step}`;
