@@ -54,6 +54,7 @@ import {
 } from './pages.js';
 import type { Random } from './random.js';
 import type { StringPool } from './string-pool.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface NodeIdentity {
   readonly name: string;
@@ -104,6 +105,7 @@ export const CORE_COUNTER_NAMES = [
   'heartbeatsSent',
   'heartbeatsReceived',
   'urgentPushes',
+  'eagerPushes',
   'probesSent',
   'probesRefused',
   'probesReachable',
@@ -159,8 +161,10 @@ export class GossipNode {
   #pageCursor = 0;
   #eventTypes: ReadonlySet<ClusterEventType> = new Set(CLUSTER_EVENT_TYPES);
   #urgentPending = false;
-  #urgentTokens: number;
-  #urgentRefilledAtMs = 0;
+  #urgentBucket: TokenBucket;
+  /** Set when this node wrote a key or learned newer state during the step: push it eagerly after. */
+  #eagerPending = false;
+  #eagerBucket: TokenBucket;
   #probeBudget = 0;
   #stallCompensatedUntilMs = Number.NEGATIVE_INFINITY;
   #liveCount = 0;
@@ -194,7 +198,8 @@ export class GossipNode {
     this.#table = new MemberTable(init.strings);
     this.#payloadBudget = options.datagramBytesMax - init.frameOverheadBytes;
     assert(this.#payloadBudget >= 400, 'datagram budget too small after frame overhead');
-    this.#urgentTokens = options.urgentPushesPerSecondMax;
+    this.#urgentBucket = new TokenBucket(options.urgentPushesPerSecondMax);
+    this.#eagerBucket = new TokenBucket(options.eagerPushesPerSecondMax);
     this.#priorMeanMs = options.gossipIntervalMs;
     this.#alpha = 2 / (options.detectorWindowSamples + 1);
     this.#seeds = options.seeds.filter((seed) => seed !== identity.address);
@@ -255,6 +260,8 @@ export class GossipNode {
         break;
     }
     if (this.#urgentPending) this.#pushUrgent();
+    else if (this.#eagerPending) this.#pushEager();
+    this.#eagerPending = false;
     return this.#outputs;
   }
 
@@ -519,14 +526,18 @@ export class GossipNode {
   #pushUrgent(): void {
     this.#urgentPending = false;
     if (this.#phase !== 'running' || this.options.urgentFanout === 0) return;
-    const refill = ((this.#now - this.#urgentRefilledAtMs) / 1000) * this.options.urgentPushesPerSecondMax;
-    this.#urgentTokens = Math.min(this.options.urgentPushesPerSecondMax, this.#urgentTokens + refill);
-    this.#urgentRefilledAtMs = this.#now;
-    if (this.#urgentTokens < 1) return;
-    this.#urgentTokens -= 1;
+    if (!this.#urgentBucket.take(this.#now)) return;
     this.counters.urgentPushes++;
     for (const slot of this.#sampleLive(this.options.urgentFanout)) this.#sendSyn(this.#table.address(slot));
     for (const item of this.#news.values()) item.urgent = false;
+  }
+
+  /** Starts exchanges with `eagerFanout` peers now: the news this step brought travels without waiting. */
+  #pushEager(): void {
+    if (this.#phase !== 'running' || this.options.eagerFanout === 0) return;
+    if (!this.#eagerBucket.take(this.#now)) return;
+    this.counters.eagerPushes++;
+    for (const slot of this.#sampleLive(this.options.eagerFanout)) this.#sendSyn(this.#table.address(slot));
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -966,6 +977,7 @@ export class GossipNode {
     const version = state.maxVersion + 1;
     state.apply(key, value, version, this.#now);
     this.#table.maxVersions[this.#selfSlot] = version;
+    this.#eagerPending = true;
     this.#emit({ type: 'key-updated', atMs: this.#now, owner: this.name, key, value, version });
   }
 
@@ -1339,7 +1351,10 @@ export class GossipNode {
     this.counters.deltasApplied++;
     if (state.maxVersion > before) {
       table.maxVersions[slot] = state.maxVersion;
-      if (spread) this.#addNews(slot, false, before);
+      if (spread) {
+        this.#addNews(slot, false, before);
+        this.#eagerPending = true;
+      }
     }
   }
 

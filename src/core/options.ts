@@ -49,6 +49,26 @@ export const GOSSIP_OPTION_SPECS = {
       'suspect, down or left verdict or a refutation. Verdicts then cross the cluster in milliseconds instead ' +
       'of rounds. 0 disables immediate pushes.',
   },
+  eagerFanout: {
+    kind: 'number',
+    default: 3,
+    min: 0,
+    max: 16,
+    integer: true,
+    doc:
+      'Peers a node starts an exchange with at once, without waiting for its next round, when it writes a key ' +
+      'or first learns a newer version of anyone\'s state. Each newly informed node does the same, so a change ' +
+      'reaches the cluster in a few network round trips instead of a few rounds; regular rounds still carry it ' +
+      'to whoever the eager pushes missed. 0 spreads changes by rounds alone.',
+  },
+  eagerPushesPerSecondMax: {
+    kind: 'number',
+    default: 10,
+    min: 0,
+    max: 1000,
+    integer: true,
+    doc: 'Upper bound on eager pushes per second; beyond it, changes travel at the pace of rounds.',
+  },
   urgentPushesPerSecondMax: {
     kind: 'number',
     default: 10,
