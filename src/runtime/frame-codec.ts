@@ -1,6 +1,6 @@
 /**
  * Turns messages into frames and back: the plain codec writes magic, version and cluster name in front of
- * every message; a keyring (see crypto.ts) seals the payload. Opening never throws: a frame that is
+ * every message; a keyring (see keyring.ts) seals the payload. Opening never throws: a frame that is
  * malformed, from another cluster or fails authentication comes back as a reason to count and drop.
  */
 import {

@@ -455,7 +455,7 @@ export function decode(
 export const FRAME_MAGIC = 0x4756; // "GV"
 export const PROTOCOL_VERSION = 1;
 export const CLUSTER_NAME_BYTES_MAX = 64;
-/** Flag bit: the payload is sealed by the keyring (see runtime/crypto.ts); the header is its associated data. */
+/** Flag bit: the payload is sealed by the keyring (see runtime/keyring.ts); the header is its associated data. */
 export const FRAME_FLAG_ENCRYPTED = 0x01;
 
 export interface FrameHeader {
