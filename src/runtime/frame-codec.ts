@@ -4,6 +4,7 @@
  * malformed, from another cluster or fails authentication comes back as a reason to count and drop.
  */
 import {
+  clusterNameProblem,
   DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
   decode,
@@ -31,6 +32,8 @@ export class PlainFrameCodec implements FrameCodec {
   readonly overheadBytes: number;
 
   constructor(clusterName: string) {
+    const problem = clusterNameProblem(clusterName);
+    if (problem !== null) throw new RangeError(`cluster name ${JSON.stringify(clusterName)} ${problem}`);
     this.clusterName = clusterName;
     this.overheadBytes = frameHeaderLength(clusterName);
   }

@@ -23,6 +23,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
 import {
+  clusterNameProblem,
   DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
   decode,
@@ -195,6 +196,9 @@ export class KeyringFrameCodec implements FrameCodec {
   readonly #headerBytes: number;
 
   constructor(options: KeyringFrameCodecOptions) {
+    const problem = clusterNameProblem(options.clusterName);
+    if (problem !== null)
+      throw new RangeError(`cluster name ${JSON.stringify(options.clusterName)} ${problem}`);
     this.clusterName = options.clusterName;
     this.keyring = options.keyring;
     this.#headerBytes = frameHeaderLength(options.clusterName);

@@ -184,6 +184,8 @@ export function encodedLength(message: Message): number {
 // Encoding
 
 function writeMemberEntry(writer: Writer, entry: MemberEntry): void {
+  // Decoders refuse empty names; writing one is a bug on this side.
+  if (entry.name.length === 0) throw new RangeError('a member entry needs a name');
   const status = STATUS_CODES.get(entry.status);
   if (status === undefined) throw new RangeError(`unknown status ${entry.status}`);
   writer.string(entry.name);
@@ -457,6 +459,19 @@ export const PROTOCOL_VERSION = 1;
 export const CLUSTER_NAME_BYTES_MAX = 64;
 /** Flag bit: the payload is sealed by the keyring (see runtime/keyring.ts); the header is its associated data. */
 export const FRAME_FLAG_ENCRYPTED = 0x01;
+
+/**
+ * Why a cluster name cannot be used, or null when it can: every peer must be able to read it back byte for
+ * byte, so it is at most 64 bytes of well-formed UTF-8 (no lone surrogates). Empty is allowed.
+ */
+export function clusterNameProblem(name: string): string | null {
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name)) {
+    return 'must be well-formed UTF-8 (it contains a lone surrogate)';
+  }
+  if (utf8Length(name) > CLUSTER_NAME_BYTES_MAX)
+    return `must be at most ${CLUSTER_NAME_BYTES_MAX} bytes of UTF-8`;
+  return null;
+}
 
 export interface FrameHeader {
   readonly clusterName: string;

@@ -4,7 +4,8 @@
  * ever escapes to the caller for bad peer bytes.
  */
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the string, not a byte-order mark to strip (names must round-trip).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class DecodeFailure extends Error {
   override readonly name = 'DecodeFailure';
@@ -85,20 +86,16 @@ export class Reader {
     this.#need(length);
     const start = this.position;
     this.position += length;
-    let ascii = true;
-    for (let i = start; i < start + length; i++) {
-      if (this.bytes[i]! >= 0x80) {
-        ascii = false;
-        break;
+    if (length < 64) {
+      // Short ASCII strings (names, keys) are the common case, and building them directly beats a decoder call.
+      let text = '';
+      let ascii = true;
+      for (let i = start; i < start + length && ascii; i++) {
+        const byte = this.bytes[i]!;
+        ascii = byte < 0x80;
+        text += String.fromCharCode(byte);
       }
-    }
-    if (ascii) {
-      if (length < 64) {
-        let text = '';
-        for (let i = start; i < start + length; i++) text += String.fromCharCode(this.bytes[i]!);
-        return text;
-      }
-      return String.fromCharCode.apply(null, Array.from(this.bytes.subarray(start, start + length)));
+      if (ascii) return text;
     }
     try {
       return decoder.decode(this.bytes.subarray(start, start + length));
