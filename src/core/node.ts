@@ -148,7 +148,8 @@ export class GossipNode {
   #verdicts = new Map<number, VerdictNote>();
   #probedAtMs = new Map<number, number>();
   #probesInFlight = new Map<string, { slot: number; name: string; generation: number }>();
-  #reaped = new Map<string, { generation: number; reapedAtMs: number }>();
+  /** Reaped identities: (generation, last heartbeat known) per name, so stale gossip cannot bring them back. */
+  #reaped = new Map<string, { generation: number; heartbeat: number; reapedAtMs: number }>();
   #catchUpAtMs = new Map<string, number>();
   #seeds: string[];
 
@@ -924,7 +925,7 @@ export class GossipNode {
       const oldest = this.#reaped.keys().next().value;
       if (oldest !== undefined) this.#reaped.delete(oldest);
     }
-    this.#reaped.set(member.name, { generation: member.generation, reapedAtMs: this.#now });
+    this.#reaped.set(member.name, { generation: member.generation, heartbeat: member.heartbeat, reapedAtMs: this.#now });
     this.#forgetSlot(slot);
     this.#count(table.statuses[slot]!, -1);
     this.#watch.delete(slot);
@@ -1019,8 +1020,7 @@ export class GossipNode {
    */
   #learn(entry: MemberEntry): number {
     if (entry.name === this.name) return this.#learnAboutSelf(entry);
-    const reaped = this.#reaped.get(entry.name);
-    if (reaped !== undefined && entry.generation <= reaped.generation) {
+    if (this.#isStaleReaped(entry)) {
       this.counters.reapedIgnored++;
       return -1;
     }
@@ -1066,6 +1066,19 @@ export class GossipNode {
       // A stale accusation: our fresher heartbeat already beats it; make sure it travels.
       this.#addNews(this.#selfSlot);
     }
+  }
+
+  /**
+   * Whether an entry is stale news of a reaped identity: an older generation, or the same one no further
+   * along than when it was reaped. The same generation alive with a higher heartbeat is not stale: the
+   * member was only cut off (a partition longer than downRetentionMs), and it comes back.
+   */
+  #isStaleReaped(entry: MemberEntry): boolean {
+    if (this.#reaped.size === 0) return false;
+    const reaped = this.#reaped.get(entry.name);
+    if (reaped === undefined) return false;
+    if (entry.generation !== reaped.generation) return entry.generation < reaped.generation;
+    return entry.heartbeat <= reaped.heartbeat || entry.status === 'down' || entry.status === 'left';
   }
 
   #addMember(entry: MemberEntry): number {
@@ -1291,8 +1304,7 @@ export class GossipNode {
     for (const entry of entries) {
       if (entry.name === this.name) continue;
       if ((entry.status === 'down' || entry.status === 'left') && table.find(entry.name) < 0) continue;
-      const reaped = this.#reaped.size === 0 ? undefined : this.#reaped.get(entry.name);
-      if (reaped === undefined || entry.generation > reaped.generation) candidates.push(entry);
+      if (!this.#isStaleReaped(entry)) candidates.push(entry);
     }
     if (table.count + candidates.length > this.options.membersMax) {
       // Near capacity: one at a time, so that known members are still updated and the rest are counted.

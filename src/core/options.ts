@@ -306,13 +306,20 @@ export function resolveGossipOptions(
 ): { readonly options: GossipOptions; readonly issues: readonly OptionIssue[] } {
   const { options, issues } = resolveOptions(GOSSIP_OPTION_SPECS, input, prefix);
   const crossIssues: OptionIssue[] = [];
-  if (options.idleFanout > options.fanout) {
+  // A cross-field rule is checked only between fields that are valid on their own (a bad fanout already
+  // has its issue; comparing idleFanout with it would only add noise). Everything else is still reported.
+  const invalid = new Set(issues.map((issue) => issue.path));
+  const valid = (...names: string[]) => names.every((name) => !invalid.has(prefix + name));
+  if (valid('idleFanout', 'fanout') && options.idleFanout > options.fanout) {
     crossIssues.push({ path: `${prefix}idleFanout`, message: `must not exceed fanout (${options.fanout})` });
   }
-  if (options.suspectPhi >= options.downPhi) {
+  if (valid('suspectPhi', 'downPhi') && options.suspectPhi >= options.downPhi) {
     crossIssues.push({ path: `${prefix}suspectPhi`, message: `must be below downPhi (${options.downPhi})` });
   }
-  if (options.keyBytesMax + options.valueBytesMax + 250 > options.datagramBytesMax) {
+  if (
+    valid('keyBytesMax', 'valueBytesMax', 'datagramBytesMax') &&
+    options.keyBytesMax + options.valueBytesMax + 250 > options.datagramBytesMax
+  ) {
     crossIssues.push({
       path: `${prefix}valueBytesMax`,
       message: `keyBytesMax + valueBytesMax + 250 bytes of headers must fit in datagramBytesMax (${options.datagramBytesMax})`,

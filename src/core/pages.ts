@@ -167,7 +167,10 @@ export function buildExplicitPage(
   return { kind: 'explicit', rangeStart, rangeEnd: end, entries };
 }
 
-/** Key of a random live member in [rangeStart, rangeEnd), or rangeStart when it holds none. */
+/**
+ * Key of a random live member in [rangeStart, rangeEnd), or rangeStart when eight random picks found only
+ * dead members (or the range holds none): a start anywhere in the range is correct, only coverage varies.
+ */
 export function randomLiveKey(table: MemberTable, rangeStart: number, rangeEnd: number, pick: (bound: number) => number): number {
   const first = table.lowerBound(rangeStart);
   const last = table.lowerBound(rangeEnd);

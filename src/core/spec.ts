@@ -125,7 +125,8 @@ export function resolveOptions<R extends SpecRecord>(
   const issues: OptionIssue[] = [];
   const result: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    const value = input[name] ?? spec.default;
+    // Only a missing field takes the default: null or any other wrong value is reported, never replaced.
+    const value = input[name] === undefined ? spec.default : input[name];
     checkValue(prefix + name, spec, value, issues);
     result[name] = value;
   }
