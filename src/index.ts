@@ -1,11 +1,37 @@
 /**
  * grapevine: gossip-based cluster membership, failure detection and per-node state for Node.js.
  *
- * The package's public face. The protocol core (deterministic, no I/O), the wire codec and the simulator
- * are exported for embedding and testing; the networked runtime builds on them.
+ * The package's public face. `createNode` runs a node inside a service (the Node API); `Agent` and its
+ * configuration run one as a daemon. The protocol core (deterministic, no I/O), the wire codec and the
+ * simulator are exported for embedding and testing.
  */
+export {
+  AGENT_OPTION_SPECS,
+  Agent,
+  type AgentConfig,
+  type ConfigIssue,
+  createHttpApi,
+  loadAgentConfig,
+} from './agent/index.js';
 export * from './core/index.js';
 export { type FrameCodec, PlainFrameCodec } from './runtime/frame-codec.js';
+export {
+  createNode,
+  type EventsDropped,
+  GrapevineError,
+  type GrapevineErrorCode,
+  GrapevineNode,
+  type KeyEntry,
+  type KeyUpdate,
+  type MemberDetails,
+  type MemberFilter,
+  type NodeEvent,
+  type NodeEventListener,
+  type NodeLogger,
+  type NodeOptions,
+  type NodePhase,
+  type NodeStats,
+} from './runtime/node-api.js';
 export { Runner, type RunnerInit, type RunnerStats } from './runtime/runner.js';
 export type { Scheduler, Transport, TransportHandlers } from './runtime/transport.js';
 export { SimCluster, type SimClusterOptions } from './sim/cluster.js';

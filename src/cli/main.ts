@@ -3,7 +3,10 @@
  * calling process.exit, so commands can be tested in-process.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommand } from './agent-command.js';
+import { registerClientCommands } from './client-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerKeygenCommand } from './keygen-command.js';
 import { registerSimCommand } from './sim-command.js';
 
 export function buildProgram(): Command {
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
+  registerAgentCommand(program);
+  registerClientCommands(program);
+  registerKeygenCommand(program);
   registerSimCommand(program);
   registerDemoCommand(program);
   return program;
