@@ -16,7 +16,12 @@ export function machineDescription(): string {
 }
 
 /** Replaces (or appends) the section `id` of docs/benchmarks.md with `body`, under a stamped heading. */
-export function writeBenchmarkSection(options: { id: string; title: string; command: string; body: string }): void {
+export function writeBenchmarkSection(options: {
+  id: string;
+  title: string;
+  command: string;
+  body: string;
+}): void {
   const start = `<!-- ${options.id}:start -->`;
   const end = `<!-- ${options.id}:end -->`;
   const date = new Date().toISOString().slice(0, 10);
@@ -42,7 +47,10 @@ export function writeBenchmarkSection(options: { id: string; title: string; comm
 }
 
 /** A markdown table from a header row and data rows. */
-export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+): string {
   const line = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }

@@ -925,7 +925,11 @@ export class GossipNode {
       const oldest = this.#reaped.keys().next().value;
       if (oldest !== undefined) this.#reaped.delete(oldest);
     }
-    this.#reaped.set(member.name, { generation: member.generation, heartbeat: member.heartbeat, reapedAtMs: this.#now });
+    this.#reaped.set(member.name, {
+      generation: member.generation,
+      heartbeat: member.heartbeat,
+      reapedAtMs: this.#now,
+    });
     this.#forgetSlot(slot);
     this.#count(table.statuses[slot]!, -1);
     this.#watch.delete(slot);

@@ -57,7 +57,7 @@ export const GOSSIP_OPTION_SPECS = {
     integer: true,
     doc:
       'Peers a node starts an exchange with at once, without waiting for its next round, when it writes a key ' +
-      'or first learns a newer version of anyone\'s state. Each newly informed node does the same, so a change ' +
+      "or first learns a newer version of anyone's state. Each newly informed node does the same, so a change " +
       'reaches the cluster in a few network round trips instead of a few rounds; regular rounds still carry it ' +
       'to whoever the eager pushes missed. 0 spreads changes by rounds alone.',
   },

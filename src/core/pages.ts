@@ -171,7 +171,12 @@ export function buildExplicitPage(
  * Key of a random live member in [rangeStart, rangeEnd), or rangeStart when eight random picks found only
  * dead members (or the range holds none): a start anywhere in the range is correct, only coverage varies.
  */
-export function randomLiveKey(table: MemberTable, rangeStart: number, rangeEnd: number, pick: (bound: number) => number): number {
+export function randomLiveKey(
+  table: MemberTable,
+  rangeStart: number,
+  rangeEnd: number,
+  pick: (bound: number) => number,
+): number {
   const first = table.lowerBound(rangeStart);
   const last = table.lowerBound(rangeEnd);
   if (last <= first) return rangeStart;

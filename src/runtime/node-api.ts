@@ -259,44 +259,6 @@ export async function nextGeneration(dataDir: string | undefined, wallClockMs: n
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// A codec decorator that counts what arrives, by message type
-
-function zeroByType(): Record<Message['type'], number> {
-  return { syn: 0, 'syn-ack': 0, ack: 0, sync: 0, heartbeat: 0 };
-}
-
-class CountingCodec implements FrameCodec {
-  readonly messagesByType = zeroByType();
-  readonly bytesByType = zeroByType();
-  readonly #inner: FrameCodec;
-
-  constructor(inner: FrameCodec) {
-    this.#inner = inner;
-  }
-
-  get clusterName(): string {
-    return this.#inner.clusterName;
-  }
-
-  get overheadBytes(): number {
-    return this.#inner.overheadBytes;
-  }
-
-  seal(message: Message): Uint8Array {
-    return this.#inner.seal(message);
-  }
-
-  open(bytes: Uint8Array, limits?: DecodeLimits): OpenResult {
-    const result = limits === undefined ? this.#inner.open(bytes) : this.#inner.open(bytes, limits);
-    if (result.ok) {
-      this.messagesByType[result.message.type]++;
-      this.bytesByType[result.message.type] += bytes.length;
-    }
-    return result;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // A bounded event iterator
 
 class EventIterator implements AsyncIterableIterator<NodeEvent> {
@@ -384,7 +346,7 @@ interface NodeParts {
   readonly core: GossipNode;
   readonly transport: Transport;
   readonly scheduler: Scheduler;
-  readonly codec: CountingCodec;
+  readonly codec: FrameCodec;
   readonly clusterName: string;
   readonly logger: NodeLogger | undefined;
   readonly monitorEventLoop: boolean;
@@ -403,7 +365,6 @@ export class GrapevineNode {
   readonly #runner: Runner;
   readonly #transport: Transport;
   readonly #scheduler: Scheduler;
-  readonly #codec: CountingCodec;
   readonly #logger: NodeLogger | undefined;
   readonly #monitorEventLoop: boolean;
   readonly #wallClock: () => number;
@@ -428,7 +389,6 @@ export class GrapevineNode {
     });
     this.#transport = parts.transport;
     this.#scheduler = parts.scheduler;
-    this.#codec = parts.codec;
     this.#logger = parts.logger;
     this.#monitorEventLoop = parts.monitorEventLoop;
     this.#wallClock = parts.wallClock;
@@ -699,7 +659,10 @@ export class GrapevineNode {
       phase: this.#phase,
       core: this.#core.counters,
       runner: this.#runner.stats,
-      received: { messagesByType: this.#codec.messagesByType, bytesByType: this.#codec.bytesByType },
+      received: {
+        messagesByType: this.#runner.stats.messagesReceivedByType,
+        bytesByType: this.#runner.stats.bytesReceivedByType,
+      },
       transport: numericFields((this.#transport as { stats?: unknown }).stats),
       loop: this.#loopMonitor?.stats() ?? null,
       listenerErrors: this.#listenerErrors,
@@ -841,7 +804,7 @@ async function openTransport(options: NodeOptions, gossip: GossipOptions): Promi
  */
 export async function createNode(options: NodeOptions): Promise<GrapevineNode> {
   let gossip = validate(options);
-  const codec = new CountingCodec(frameCodec(options));
+  const codec = frameCodec(options);
   const seeds = await Promise.all(
     [...new Set([...gossip.seeds, ...(options.join ?? [])])].map((seed) =>
       resolveAddress(seed, options.logger),

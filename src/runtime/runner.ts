@@ -44,6 +44,9 @@ export interface RunnerStats {
   stallsDetected: number;
   messagesSentByType: Record<Message['type'], number>;
   bytesSentByType: Record<Message['type'], number>;
+  /** Frames that decoded, by message type (dropped frames are in `drops`). */
+  messagesReceivedByType: Record<Message['type'], number>;
+  bytesReceivedByType: Record<Message['type'], number>;
   /** Inbound frames dropped, by reason (bad-magic, wrong-cluster, authentication, truncated, ...). */
   drops: Record<string, number>;
 }
@@ -82,8 +85,10 @@ export class Runner {
       streamBytesReceived: 0,
       largestDatagramBytes: 0,
       stallsDetected: 0,
-      messagesSentByType: { syn: 0, 'syn-ack': 0, ack: 0, sync: 0, heartbeat: 0 },
-      bytesSentByType: { syn: 0, 'syn-ack': 0, ack: 0, sync: 0, heartbeat: 0 },
+      messagesSentByType: zeroByType(),
+      bytesSentByType: zeroByType(),
+      messagesReceivedByType: zeroByType(),
+      bytesReceivedByType: zeroByType(),
       drops: {},
     };
     this.transport.attach({
@@ -150,6 +155,8 @@ export class Runner {
       this.stats.drops['sync-over-datagram'] = (this.stats.drops['sync-over-datagram'] ?? 0) + 1;
       return;
     }
+    this.stats.messagesReceivedByType[opened.message.type]++;
+    this.stats.bytesReceivedByType[opened.message.type] += bytes.length;
     this.#step({ kind: channel, now: this.now, from, message: opened.message });
   }
 
@@ -222,4 +229,8 @@ export class Runner {
     this.#scheduledAtMs = next;
     this.#scheduler.wakeAt(next, this.#wake);
   }
+}
+
+function zeroByType(): Record<Message['type'], number> {
+  return { syn: 0, 'syn-ack': 0, ack: 0, sync: 0, heartbeat: 0 };
 }

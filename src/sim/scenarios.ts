@@ -352,7 +352,13 @@ function longStalls(options: ScenarioOptions): number {
 function churn(options: ScenarioOptions): RunReport {
   const { cluster, checkers } = newCluster({
     ...options,
-    link: { duplicateRate: 0.02, reorderRate: 0.05, jitterMs: 5, jitterDistribution: 'pareto', ...options.link },
+    link: {
+      duplicateRate: 0.02,
+      reorderRate: 0.05,
+      jitterMs: 5,
+      jitterDistribution: 'pareto',
+      ...options.link,
+    },
   });
   const report = emptyReport(options);
   settle(cluster, report);
