@@ -31,9 +31,9 @@ import {
   resolveGossipOptions,
   SeededRandom,
 } from '../core/index.js';
-import type { DecodeLimits, MemberStatus, Message } from '../wire/index.js';
+import type { MemberStatus } from '../wire/index.js';
 import { formatAddress, isWildcardHost, parseAddress } from './address.js';
-import { type FrameCodec, type OpenResult, PlainFrameCodec } from './frame-codec.js';
+import { type FrameCodec, PlainFrameCodec } from './frame-codec.js';
 import { Keyring, KeyringFrameCodec } from './keyring.js';
 import { startLoopMonitor } from './loop-monitor.js';
 import { NetTransport } from './net-transport.js';
