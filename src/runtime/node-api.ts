@@ -31,7 +31,7 @@ import {
   resolveGossipOptions,
   SeededRandom,
 } from '../core/index.js';
-import type { MemberStatus } from '../wire/index.js';
+import type { MemberStatus, Message } from '../wire/index.js';
 import { formatAddress, isWildcardHost, parseAddress } from './address.js';
 import { type FrameCodec, PlainFrameCodec } from './frame-codec.js';
 import { Keyring, KeyringFrameCodec } from './keyring.js';
