@@ -1,0 +1,310 @@
+/**
+ * Benchmark: how large and how long a simulation this machine can run. It owns the "sim-scale" section of
+ * docs/benchmarks.md:
+ *
+ * - 10,000 nodes: the wall time and peak memory of building a settled cluster (the bootstrap) and of
+ *   running 30 gossip rounds on it, separately and together (targets: 120 s and 16 GiB together);
+ * - 1,000 nodes for one simulated hour (target: 60 s).
+ *
+ * Each case runs in a fresh child process (this script with `--child`), so the peak resident set size it
+ * reports (`process.resourceUsage().maxRSS`) belongs to that case alone. The invariant checkers run as in
+ * every scenario. The script exits 1 when a target is missed or a checker reported a violation, and says
+ * which.
+ *
+ *   node --import tsx bench/sim-scale.ts            # both cases (needs the machine to itself)
+ *   node --import tsx bench/sim-scale.ts --quick    # small sizes, to check the script itself; writes nothing
+ *
+ * Node's own flags given to this script (`node --max-old-space-size=8192 --import tsx ...`) are passed on
+ * to the child processes.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { parseSeed } from '../src/cli/sim-command.js';
+import { Checkers } from '../src/sim/checkers.js';
+import { SimCluster } from '../src/sim/cluster.js';
+import { markdownTable, writeBenchmarkSection } from './lib/report.js';
+
+interface Flags {
+  seed: number;
+  quick: boolean;
+  write: boolean;
+  child?: string;
+}
+
+interface ScaleCase {
+  readonly name: string;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly simulatedMs: number;
+  /** Progress is printed every this many simulated milliseconds. */
+  readonly progressEveryMs: number;
+  /** Targets for the whole case (bootstrap and run); null for the quick sizes, which have none. */
+  readonly wallSecondsMax: number | null;
+  readonly peakRssBytesMax: number | null;
+}
+
+interface ScaleResult {
+  readonly scaleCase: ScaleCase;
+  readonly bootstrapSeconds: number;
+  readonly runSeconds: number;
+  readonly bootstrapPeakRssBytes: number;
+  readonly peakRssBytes: number;
+  readonly violations: readonly string[];
+  /** Why the case's process failed (out of memory, say); its numbers are then NaN. */
+  readonly error?: string;
+}
+
+const ROUND_MS = 1000;
+const GIB = 2 ** 30;
+const MIB = 2 ** 20;
+
+function casesFor(flags: Flags): ScaleCase[] {
+  const seed = flags.seed;
+  if (flags.quick) {
+    return [
+      {
+        name: '30 rounds',
+        nodes: 1000,
+        seed,
+        simulatedMs: 30 * ROUND_MS,
+        progressEveryMs: 10 * ROUND_MS,
+        wallSecondsMax: null,
+        peakRssBytesMax: null,
+      },
+      {
+        name: 'ten simulated minutes',
+        nodes: 100,
+        seed,
+        simulatedMs: 600_000,
+        progressEveryMs: 120_000,
+        wallSecondsMax: null,
+        peakRssBytesMax: null,
+      },
+    ];
+  }
+  return [
+    {
+      name: '30 rounds',
+      nodes: 10_000,
+      seed,
+      simulatedMs: 30 * ROUND_MS,
+      progressEveryMs: ROUND_MS,
+      wallSecondsMax: 120,
+      peakRssBytesMax: 16 * GIB,
+    },
+    {
+      name: 'one simulated hour',
+      nodes: 1000,
+      seed,
+      simulatedMs: 3_600_000,
+      progressEveryMs: 300_000,
+      wallSecondsMax: 60,
+      peakRssBytesMax: null,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The child: one case, measured in a process of its own
+
+function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+function measure(scaleCase: ScaleCase): ScaleResult {
+  const say = (text: string) => process.stderr.write(`  [N=${scaleCase.nodes}] ${text}\n`);
+  const bootstrapStarted = performance.now();
+  const cluster = new SimCluster({ nodes: scaleCase.nodes, seed: scaleCase.seed });
+  const checkers = new Checkers(cluster);
+  cluster.startSettled();
+  const bootstrapSeconds = (performance.now() - bootstrapStarted) / 1000;
+  const bootstrapPeakRssBytes = peakRssBytes();
+  say(`bootstrap ${bootstrapSeconds.toFixed(1)} s, peak RSS ${(bootstrapPeakRssBytes / MIB).toFixed(0)} MiB`);
+  const runStarted = performance.now();
+  for (let elapsed = 0; elapsed < scaleCase.simulatedMs; elapsed += scaleCase.progressEveryMs) {
+    cluster.runFor(Math.min(scaleCase.progressEveryMs, scaleCase.simulatedMs - elapsed));
+    const done = Math.min(elapsed + scaleCase.progressEveryMs, scaleCase.simulatedMs);
+    say(
+      `${(done / 1000).toFixed(0)} of ${scaleCase.simulatedMs / 1000} simulated s, ${((performance.now() - runStarted) / 1000).toFixed(1)} s wall`,
+    );
+  }
+  const runSeconds = (performance.now() - runStarted) / 1000;
+  checkers.stop();
+  return {
+    scaleCase,
+    bootstrapSeconds,
+    runSeconds,
+    bootstrapPeakRssBytes,
+    peakRssBytes: peakRssBytes(),
+    violations: checkers.violations.map(
+      (violation) => `t=${(violation.atMs / 1000).toFixed(3)}s ${violation.checker}: ${violation.message}`,
+    ),
+  };
+}
+
+function runChild(spec: string): void {
+  const result = measure(JSON.parse(spec) as ScaleCase);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The parent: one child per case, then the table
+
+function runInChild(scaleCase: ScaleCase): ScaleResult {
+  process.stderr.write(`${scaleCase.name} at N=${scaleCase.nodes}, seed ${scaleCase.seed} (fresh process)\n`);
+  const script = fileURLToPath(import.meta.url);
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, script, '--child', JSON.stringify(scaleCase)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+    },
+  );
+  if (child.status === 0) return JSON.parse(child.stdout) as ScaleResult;
+  return {
+    scaleCase,
+    bootstrapSeconds: Number.NaN,
+    runSeconds: Number.NaN,
+    bootstrapPeakRssBytes: Number.NaN,
+    peakRssBytes: Number.NaN,
+    violations: [],
+    error: `its process failed (exit status ${child.status}, signal ${child.signal ?? 'none'}${child.error === undefined ? '' : `, ${child.error.message}`})`,
+  };
+}
+
+function totalSeconds(result: ScaleResult): number {
+  return result.bootstrapSeconds + result.runSeconds;
+}
+
+function failuresOf(result: ScaleResult): string[] {
+  const { scaleCase } = result;
+  const label = `${scaleCase.name} at N=${scaleCase.nodes}`;
+  const failures = result.violations.map((violation) => `${label}: seed ${scaleCase.seed}: ${violation}`);
+  if (result.error !== undefined) failures.push(`${label}: ${result.error}`);
+  if (scaleCase.wallSecondsMax !== null && totalSeconds(result) > scaleCase.wallSecondsMax) {
+    failures.push(
+      `${label}: ${totalSeconds(result).toFixed(1)} s of wall time exceeds ${scaleCase.wallSecondsMax} s`,
+    );
+  }
+  if (scaleCase.peakRssBytesMax !== null && result.peakRssBytes > scaleCase.peakRssBytesMax) {
+    failures.push(
+      `${label}: peak RSS of ${formatGiB(result.peakRssBytes)} GiB exceeds ${formatGiB(scaleCase.peakRssBytesMax)} GiB`,
+    );
+  }
+  return failures;
+}
+
+/** A number for the table; '-' when the case failed and has none. */
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '-';
+}
+
+function formatGiB(bytes: number): string {
+  return fixed(bytes / GIB, 2);
+}
+
+function targetText(scaleCase: ScaleCase): string {
+  const parts: string[] = [];
+  if (scaleCase.wallSecondsMax !== null) parts.push(`<= ${scaleCase.wallSecondsMax} s`);
+  if (scaleCase.peakRssBytesMax !== null) parts.push(`<= ${formatGiB(scaleCase.peakRssBytesMax)} GiB`);
+  return parts.length === 0 ? '-' : parts.join(', ');
+}
+
+function row(result: ScaleResult): (string | number)[] {
+  const { scaleCase } = result;
+  const hasTarget = scaleCase.wallSecondsMax !== null || scaleCase.peakRssBytesMax !== null;
+  const met =
+    result.error !== undefined
+      ? 'FAILED'
+      : !hasTarget
+        ? 'no target'
+        : failuresOf(result).length === 0
+          ? 'yes'
+          : 'MISSED';
+  return [
+    scaleCase.nodes.toLocaleString('en'),
+    scaleCase.name,
+    scaleCase.seed,
+    fixed(result.bootstrapSeconds, 1),
+    fixed(result.runSeconds, 1),
+    fixed(totalSeconds(result), 1),
+    formatGiB(result.bootstrapPeakRssBytes),
+    formatGiB(result.peakRssBytes),
+    targetText(scaleCase),
+    met,
+    result.violations.length,
+  ];
+}
+
+function sectionBody(results: readonly ScaleResult[]): string {
+  const table = markdownTable(
+    [
+      'nodes',
+      'run',
+      'seed',
+      'bootstrap (s)',
+      'run (s)',
+      'together (s)',
+      'peak RSS after bootstrap (GiB)',
+      'peak RSS overall (GiB)',
+      'target (together)',
+      'met',
+      'violations',
+    ],
+    results.map(row),
+  );
+  return [
+    'Each case runs in a fresh Node.js process. The **bootstrap** builds the simulated cluster (one ' +
+      'production `GossipNode` and `Runner` per host) and starts it settled: every node receives the full ' +
+      'member list as one `sync` message, as if it had just joined. The **run** then advances the simulated ' +
+      'clock with default options (1000 ms rounds) and the invariant checkers on, as in every scenario. Wall ' +
+      "times are seconds on this machine; peak RSS is `process.resourceUsage().maxRSS` of the case's " +
+      'process, read after the bootstrap and at the end.',
+    '',
+    table,
+  ].join('\n');
+}
+
+function commandLine(): string {
+  return ['node --import tsx bench/sim-scale.ts', ...process.argv.slice(2)].join(' ');
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  return new Command('sim-scale')
+    .description('Wall time and peak memory of large simulations, each case in a fresh process')
+    .option('--seed <n|commit>', 'seed of every case', parseSeed, 1)
+    .option('--quick', 'small sizes, to check the script itself; writes nothing', false)
+    .option('--no-write', 'print the table only; leave docs/ alone')
+    .addOption(
+      new Option('--child <case>', 'internal: measure one case (JSON) and print the result').hideHelp(),
+    )
+    .parse(argv as string[], { from: 'node' })
+    .opts<Flags>();
+}
+
+function main(): void {
+  const flags = parseFlags(process.argv);
+  if (flags.child !== undefined) {
+    runChild(flags.child);
+    return;
+  }
+  const results = casesFor(flags).map(runInChild);
+  const body = sectionBody(results);
+  process.stdout.write(`${body}\n`);
+  if (flags.write && !flags.quick) {
+    writeBenchmarkSection({
+      id: 'sim-scale',
+      title: 'Simulation: scale of the simulator',
+      command: commandLine(),
+      body,
+    });
+    process.stderr.write('wrote docs/benchmarks.md (section sim-scale)\n');
+  }
+  const failures = results.flatMap(failuresOf);
+  for (const failure of failures) process.stderr.write(`FAILED ${failure}\n`);
+  process.exitCode = failures.length > 0 ? 1 : 0;
+}
+
+main();
