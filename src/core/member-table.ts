@@ -11,7 +11,7 @@
  * appears at most once.
  */
 import { assert } from './assert.js';
-import { memberHashes, memberKey, writeMemberHashes } from './hash.js';
+import { fmix32, memberHashes, writeMemberHashes } from './hash.js';
 import { StringPool } from './string-pool.js';
 
 export const STATUS_ALIVE = 0;
@@ -35,6 +35,11 @@ export class MemberTable {
   count = 0;
   /** Slots sorted by (key, name). */
   order: Int32Array;
+  /**
+   * keys[order[i]] for every position i: binary searches read this one contiguous array instead of jumping
+   * through two (at 1,000 nodes of 1,000 members each, those cache misses were the cost of a lookup).
+   */
+  orderKeys: Uint32Array;
   #free: number[] = [];
   #slotsUsed = 0;
 
@@ -54,6 +59,8 @@ export class MemberTable {
   lastArrivalMs: Float64Array;
   meanIntervalMs: Float32Array;
   varianceIntervalMs2: Float32Array;
+  /** Inter-arrival samples folded into the statistics so far (saturates at 255); 0 means the prior applies. */
+  sampleCounts: Uint8Array;
   /** Local time at which the next failure-detector threshold is crossed; Infinity when not monitored. */
   deadlineMs: Float64Array;
   /** Local time of the last status change (used for reaping and suspicion timing). */
@@ -64,6 +71,7 @@ export class MemberTable {
     this.#capacity = Math.max(4, initialCapacity);
     const c = this.#capacity;
     this.order = new Int32Array(c);
+    this.orderKeys = new Uint32Array(c);
     this.nameIds = new Int32Array(c).fill(-1);
     this.addressIds = new Int32Array(c);
     this.keys = new Uint32Array(c);
@@ -76,6 +84,7 @@ export class MemberTable {
     this.lastArrivalMs = new Float64Array(c);
     this.meanIntervalMs = new Float32Array(c);
     this.varianceIntervalMs2 = new Float32Array(c);
+    this.sampleCounts = new Uint8Array(c);
     this.deadlineMs = new Float64Array(c);
     this.statusChangedAtMs = new Float64Array(c);
   }
@@ -92,6 +101,7 @@ export class MemberTable {
     else while (next < capacity) next *= 2;
     this.#capacity = next;
     this.order = grow(this.order, next);
+    this.orderKeys = grow(this.orderKeys, next);
     this.nameIds = grow(this.nameIds, next);
     this.nameIds.fill(-1, this.#slotsUsed);
     this.addressIds = grow(this.addressIds, next);
@@ -105,6 +115,7 @@ export class MemberTable {
     this.lastArrivalMs = grow(this.lastArrivalMs, next);
     this.meanIntervalMs = grow(this.meanIntervalMs, next);
     this.varianceIntervalMs2 = grow(this.varianceIntervalMs2, next);
+    this.sampleCounts = grow(this.sampleCounts, next);
     this.deadlineMs = grow(this.deadlineMs, next);
     this.statusChangedAtMs = grow(this.statusChangedAtMs, next);
   }
@@ -113,11 +124,10 @@ export class MemberTable {
   lowerBound(key: number): number {
     let low = 0;
     let high = this.count;
-    const order = this.order;
-    const keys = this.keys;
+    const orderKeys = this.orderKeys;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (keys[order[middle]!]! < key) low = middle + 1;
+      if (orderKeys[middle]! < key) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -147,10 +157,11 @@ export class MemberTable {
   find(name: string): number {
     const id = this.strings.idOf(name);
     if (id === undefined) return -1;
-    const key = memberKey(name);
+    // The pool keeps each name's hash state, so finding a known name never hashes it again.
+    const key = fmix32(this.strings.hashState(id));
     for (let position = this.lowerBound(key); position < this.count; position++) {
+      if (this.orderKeys[position] !== key) return -1;
       const slot = this.order[position]!;
-      if (this.keys[slot] !== key) return -1;
       if (this.nameIds[slot] === id) return slot;
     }
     return -1;
@@ -191,6 +202,7 @@ export class MemberTable {
     this.lastArrivalMs[slot] = nowMs;
     this.meanIntervalMs[slot] = 0;
     this.varianceIntervalMs2[slot] = 0;
+    this.sampleCounts[slot] = 0;
     this.deadlineMs[slot] = Number.POSITIVE_INFINITY;
     this.statusChangedAtMs[slot] = nowMs;
   }
@@ -206,6 +218,8 @@ export class MemberTable {
     );
     this.order.copyWithin(position + 1, position, this.count);
     this.order[position] = slot;
+    this.orderKeys.copyWithin(position + 1, position, this.count);
+    this.orderKeys[position] = this.keys[slot]!;
     this.count++;
     return slot;
   }
@@ -266,6 +280,9 @@ export class MemberTable {
     }
     this.order = merged;
     this.count = out;
+    const orderKeys = new Uint32Array(merged.length);
+    for (let position = 0; position < out; position++) orderKeys[position] = this.keys[merged[position]!]!;
+    this.orderKeys = orderKeys;
     for (const slot of rejected) {
       this.#releaseStrings(slot);
       this.#free.push(slot);
@@ -294,6 +311,7 @@ export class MemberTable {
     const position = this.#position(this.keys[slot]!, this.name(slot));
     assert(this.order[position] === slot, 'remove: order out of sync');
     this.order.copyWithin(position, position + 1, this.count);
+    this.orderKeys.copyWithin(position, position + 1, this.count);
     this.count--;
     this.#releaseStrings(slot);
     this.deadlineMs[slot] = Number.POSITIVE_INFINITY;

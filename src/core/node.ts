@@ -551,14 +551,42 @@ export class GossipNode {
    */
   #loadStatistics(slot: number): void {
     const table = this.#table;
-    const mean = table.meanIntervalMs[slot]!;
-    if (mean === 0) {
-      this.#meanMs = this.#priorMeanMs;
-      this.#stdMs = Math.max(this.#priorMeanMs / 2, this.options.minStdDeviationMs);
+    if (table.sampleCounts[slot] === 0) {
+      const prior = this.#priorFor(slot);
+      this.#meanMs = prior;
+      this.#stdMs = Math.max(prior / 2, this.options.minStdDeviationMs);
       return;
     }
-    this.#meanMs = mean;
+    this.#meanMs = table.meanIntervalMs[slot]!;
     this.#stdMs = effectiveStd(table.varianceIntervalMs2[slot]!, this.options.minStdDeviationMs);
+  }
+
+  /** The expected interval before any sample: one round for a member this node watches (it hears it directly). */
+  #priorFor(slot: number): number {
+    return this.#watched.length > 0 && this.#watched.includes(slot)
+      ? this.options.gossipIntervalMs
+      : this.#priorMeanMs;
+  }
+
+  /**
+   * Folds one inter-arrival sample into a member's statistics: exponentially weighted with an effective
+   * window of detectorWindowSamples, but early samples weigh more (a running mean in which the prior counts
+   * as two samples), so a young member's statistics reflect what was observed within a few heartbeats.
+   */
+  #foldSample(slot: number, sampleMs: number): void {
+    const table = this.#table;
+    const count = table.sampleCounts[slot]!;
+    let mean = table.meanIntervalMs[slot]!;
+    let variance = table.varianceIntervalMs2[slot]!;
+    if (count === 0) {
+      mean = this.#priorFor(slot);
+      variance = (mean / 2) ** 2;
+    }
+    const alpha = Math.max(this.#alpha, 1 / (count + 3));
+    const delta = sampleMs - mean;
+    table.meanIntervalMs[slot] = mean + alpha * delta;
+    table.varianceIntervalMs2[slot] = (1 - alpha) * (variance + alpha * delta * delta);
+    if (count < 255) table.sampleCounts[slot] = count + 1;
   }
 
   /**
@@ -567,24 +595,14 @@ export class GossipNode {
    * idleFanout) rounds. Recomputed once a round.
    */
   #updatePrior(): void {
-    const pages = Math.ceil((this.#table.count * 5) / (this.#payloadBudget - 200));
+    const perPage = Math.min(this.options.pageEntriesMax, (this.#payloadBudget - 200) / 5);
+    const pages = Math.ceil(this.#table.count / perPage);
     this.#priorMeanMs = this.options.gossipIntervalMs * Math.max(1, pages / (2 * this.options.idleFanout));
   }
 
   #recordArrival(slot: number): void {
     const table = this.#table;
-    const sample = this.#now - table.lastArrivalMs[slot]!;
-    let mean = table.meanIntervalMs[slot]!;
-    let variance = table.varianceIntervalMs2[slot]!;
-    if (mean === 0) {
-      mean = this.#priorMeanMs;
-      variance = (mean / 2) ** 2;
-    }
-    // Exponentially weighted mean and variance (see failure-detector.ts, updateStatistics), inlined.
-    const alpha = this.#alpha;
-    const delta = sample - mean;
-    table.meanIntervalMs[slot] = mean + alpha * delta;
-    table.varianceIntervalMs2[slot] = (1 - alpha) * (variance + alpha * delta * delta);
+    this.#foldSample(slot, this.#now - table.lastArrivalMs[slot]!);
     table.lastArrivalMs[slot] = this.#now;
     this.#updateDeadline(slot);
   }
@@ -638,8 +656,8 @@ export class GossipNode {
    * Once a round: acts on every member whose deadline has passed (a failure-detector threshold for the
    * live, the reap time for the dead). Only members in the watch set are looked at; the set holds every
    * member whose deadline falls before the horizon, and a full pass over the member list rebuilds it only
-   * every few rounds (every round up to 2,000 members, every five at 10,000). A full pass per round per node
-   * is what made a simulated 10,000-node cluster quadratic.
+   * every few rounds (every round up to 250 members, every 40 at 10,000). A full pass per round per node is
+   * what made a simulated 10,000-node cluster quadratic.
    */
   #checkMembers(): void {
     if (this.#now >= this.#horizonMs) this.#rebuildWatch();
@@ -650,7 +668,7 @@ export class GossipNode {
 
   #rebuildWatch(): void {
     const table = this.#table;
-    const rounds = Math.max(1, Math.ceil(table.count / 2000));
+    const rounds = Math.max(1, Math.ceil(table.count / 250));
     this.#horizonMs = this.#now + rounds * this.options.gossipIntervalMs;
     const horizon = this.#horizonMs;
     const { order, deadlineMs } = table;
@@ -834,11 +852,11 @@ export class GossipNode {
     if (status === STATUS_ALIVE) this.#verdicts.delete(slot);
     else if (verdict !== null) this.#verdicts.set(slot, verdict);
     if (status >= STATUS_DOWN) {
-      table.meanIntervalMs[slot] = 0;
+      table.sampleCounts[slot] = 0;
       this.#probedAtMs.delete(slot);
     } else if (previous >= STATUS_DOWN) {
       // Back from the dead: its old statistics describe another era.
-      table.meanIntervalMs[slot] = 0;
+      table.sampleCounts[slot] = 0;
       table.lastArrivalMs[slot] = this.#now;
     }
     this.#updateDeadline(slot);
@@ -1188,12 +1206,9 @@ export class GossipNode {
       return false;
     }
     this.counters.pagesMatched++;
-    const { order, heartbeats, statuses, maxVersions, lastArrivalMs, meanIntervalMs, varianceIntervalMs2 } =
-      table;
+    const { order, heartbeats, statuses, maxVersions, lastArrivalMs } = table;
     const self = this.#selfSlot;
     const now = this.#now;
-    const alpha = this.#alpha;
-    const priorMean = this.#priorMeanMs;
     const hasWatched = this.#watched.length > 0;
     let position = table.lowerBound(page.rangeStart);
     for (let i = 0; i < page.heartbeats.length; i++, position++) {
@@ -1208,18 +1223,10 @@ export class GossipNode {
         status <= STATUS_SUSPECT &&
         slot !== self
       ) {
-        // The common case, a live member's heartbeat moving on: the arrival statistics inlined (see
-        // #recordArrival), because this loop runs for every member of every page received.
+        // The common case, a live member's heartbeat moving on, without the general merge's bookkeeping:
+        // this loop runs for every member of every page received.
         heartbeats[slot] = heartbeat;
-        let mean = meanIntervalMs[slot]!;
-        let variance = varianceIntervalMs2[slot]!;
-        if (mean === 0) {
-          mean = priorMean;
-          variance = (priorMean / 2) ** 2;
-        }
-        const delta = now - lastArrivalMs[slot]! - mean;
-        meanIntervalMs[slot] = mean + alpha * delta;
-        varianceIntervalMs2[slot] = (1 - alpha) * (variance + alpha * delta * delta);
+        this.#foldSample(slot, now - lastArrivalMs[slot]!);
         lastArrivalMs[slot] = now;
         if (hasWatched || status !== STATUS_ALIVE) this.#updateDeadline(slot);
         else this.#updateUnwatchedDeadline(slot);
@@ -1241,7 +1248,7 @@ export class GossipNode {
     const variance = table.varianceIntervalMs2[slot]!;
     const minStd = this.options.minStdDeviationMs;
     const std = variance > minStd * minStd ? Math.sqrt(variance) : minStd;
-    const mean = table.meanIntervalMs[slot]!;
+    const mean = table.sampleCounts[slot] === 0 ? this.#priorMeanMs : table.meanIntervalMs[slot]!;
     this.#setDeadline(
       slot,
       table.lastArrivalMs[slot]! +
@@ -1441,7 +1448,13 @@ export class GossipNode {
 
   /** The next page of the rotation: the whole key space while it fits, otherwise successive ranges. */
   #nextPage(budget: number): Page | null {
-    const page = buildPositionalPage(this.#table, this.#pageCursor, KEY_SPACE_END, budget);
+    const page = buildPositionalPage(
+      this.#table,
+      this.#pageCursor,
+      KEY_SPACE_END,
+      budget,
+      this.options.pageEntriesMax,
+    );
     if (page === null) return null;
     this.#pageCursor = page.rangeEnd >= KEY_SPACE_END ? 0 : page.rangeEnd;
     return page;
@@ -1474,7 +1487,13 @@ export class GossipNode {
             remaining,
             (slot) => this.#memberEntry(slot),
           )
-        : buildPositionalPage(this.#table, reply.rangeStart, reply.rangeEnd, remaining);
+        : buildPositionalPage(
+            this.#table,
+            reply.rangeStart,
+            reply.rangeEnd,
+            remaining,
+            this.options.pageEntriesMax,
+          );
       if (page?.kind === 'explicit') this.counters.explicitPagesSent++;
       if (page !== null) remaining -= pageBytes(page) - 1;
     }

@@ -88,6 +88,18 @@ export const GOSSIP_OPTION_SPECS = {
       'Largest datagram a node sends, frame header and encryption included. 1400 keeps every packet below ' +
       'a 1500-byte Ethernet MTU with room for IP, UDP and tunnel headers, so nothing relies on IP fragmentation.',
   },
+  pageEntriesMax: {
+    kind: 'number',
+    default: 64,
+    min: 8,
+    max: 100_000,
+    integer: true,
+    doc:
+      'Most members one positional digest page lists (3 to 5 bytes each). Below it, every digest covers the ' +
+      'whole member list; above it, pages rotate through the member key space. Smaller pages cost fewer bytes ' +
+      'and less CPU per round at large N; the price is staler relayed heartbeats at nodes that do not watch a ' +
+      'member (failure detection rests on the watchers) and slower background reconciliation.',
+  },
   newsTransmitMultiplier: {
     kind: 'number',
     default: 4,

@@ -10,9 +10,11 @@
  * A page never exceeds the byte budget it is given: it covers the longest prefix of the requested range that
  * fits, and says which range it covers.
  *
- * Pages list live members only (alive and suspect). Down and left members travel as news and explicit
- * entries; leaving them out keeps a dead member that one node has already reaped and another has not yet,
- * or never knew, from breaking the positional match of a whole page, and keeps pages small at rest.
+ * Positional pages, and the hashes that check them, cover live members only (alive and suspect): a dead
+ * member that one node has already reaped and another has not yet, or never knew, then cannot break the
+ * positional match of a whole page, and pages stay small at rest. Explicit pages, sent when sets differ,
+ * list dead members too, so a node that missed a down verdict learns it there (a dead member nobody knew is
+ * not learned from them; see node.ts).
  */
 import {
   type ExplicitPage,
@@ -28,6 +30,14 @@ import { type MemberTable, STATUS_SUSPECT } from './member-table.js';
 
 export const KEY_SPACE_END = 2 ** 32;
 
+let scratchSlots = new Int32Array(256);
+
+/** A reusable buffer of at least `length` slots; valid until the next call (builders are synchronous). */
+function scratch(length: number): Int32Array {
+  if (scratchSlots.length < length) scratchSlots = new Int32Array(Math.max(length, scratchSlots.length * 2));
+  return scratchSlots;
+}
+
 /** Identity hash of the members with key in [rangeStart, rangeEnd), and their count. */
 export function rangeHash(
   table: MemberTable,
@@ -37,11 +47,11 @@ export function rangeHash(
   let hashA = 0;
   let hashB = 0;
   let count = 0;
-  const { order, keys, statuses, hashA: wordsA, hashB: wordsB } = table;
+  const { order, orderKeys, statuses, hashA: wordsA, hashB: wordsB } = table;
   const total = table.count;
   for (let position = table.lowerBound(rangeStart); position < total; position++) {
+    if (orderKeys[position]! >= rangeEnd) break;
     const slot = order[position]!;
-    if (keys[slot]! >= rangeEnd) break;
     if (statuses[slot]! > STATUS_SUSPECT) continue;
     hashA ^= wordsA[slot]!;
     hashB ^= wordsB[slot]!;
@@ -60,6 +70,7 @@ export function buildPositionalPage(
   rangeStart: number,
   rangeEnd: number,
   budgetBytes: number,
+  entriesMax = Number.POSITIVE_INFINITY,
 ): PositionalPage | null {
   const first = table.lowerBound(rangeStart);
   const {
@@ -75,7 +86,7 @@ export function buildPositionalPage(
   const headerMax = positionalPageHeaderLength(rangeStart, KEY_SPACE_END, total);
   if (headerMax > budgetBytes) return null;
   // Every entry takes at least two bytes, which bounds how many can fit; one buffer backs all columns.
-  const capacity = Math.min(total - first, (budgetBytes - headerMax) >> 1);
+  const capacity = Math.min(total - first, (budgetBytes - headerMax) >> 1, entriesMax);
   const buffer = new ArrayBuffer(capacity * 17);
   const heartbeats = new Float64Array(buffer, 0, capacity);
   const maxVersions = new Float64Array(buffer, capacity * 8, capacity);
@@ -85,8 +96,8 @@ export function buildPositionalPage(
   let end = rangeEnd;
   let hashA = 0;
   let hashB = 0;
-  // Slots included, so a split key group can be backed off.
-  const included = new Int32Array(capacity);
+  // The last slots included, so a split key group can be backed off (reused scratch, not a new buffer).
+  const included = scratch(capacity);
   for (let position = first; position < total; position++) {
     const slot = order[position]!;
     const key = keys[slot]!;
@@ -139,7 +150,7 @@ export function buildExplicitPage(
 ): ExplicitPage | null {
   const headerMax = explicitPageHeaderLength(rangeStart, KEY_SPACE_END, table.count);
   if (headerMax > budgetBytes) return null;
-  const { order, keys, statuses } = table;
+  const { order, keys } = table;
   const entries: MemberEntry[] = [];
   const slots: number[] = [];
   let bytes = headerMax;
@@ -148,7 +159,6 @@ export function buildExplicitPage(
     const slot = order[position]!;
     const key = keys[slot]!;
     if (key >= rangeEnd) break;
-    if (statuses[slot]! > STATUS_SUSPECT) continue;
     const entry = entryOf(slot);
     const entryBytes = memberEntryLength(entry);
     if (bytes + entryBytes > budgetBytes) {

@@ -28,7 +28,7 @@ export class Checkers {
   #stopped = false;
   #unsubscribe: () => void;
 
-  constructor(cluster: SimCluster, sampleSize = 32) {
+  constructor(cluster: SimCluster, sampleSize = 8) {
     this.#cluster = cluster;
     this.#sampleSize = sampleSize;
     this.#unsubscribe = cluster.onEvent((host, event) => this.#onEvent(host, event));

@@ -18,13 +18,11 @@ export class DecodeFailure extends Error {
 
 export class Reader {
   readonly bytes: Uint8Array;
-  #view: DataView;
   position: number;
   readonly end: number;
 
   constructor(bytes: Uint8Array, position = 0, end = bytes.length) {
     this.bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.position = position;
     this.end = end;
   }
@@ -44,14 +42,18 @@ export class Reader {
 
   u16(): number {
     this.#need(2);
-    const value = this.#view.getUint16(this.position);
+    const bytes = this.bytes;
+    const value = (bytes[this.position]! << 8) | bytes[this.position + 1]!;
     this.position += 2;
     return value;
   }
 
   u32(): number {
     this.#need(4);
-    const value = this.#view.getUint32(this.position);
+    const bytes = this.bytes;
+    const at = this.position;
+    // Big-endian, without a DataView: one is an allocation per frame, and frames come by the million.
+    const value = bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
     this.position += 4;
     return value;
   }
@@ -88,14 +90,14 @@ export class Reader {
     this.position += length;
     if (length < 64) {
       // Short ASCII strings (names, keys) are the common case, and building them directly beats a decoder call.
-      let text = '';
       let ascii = true;
-      for (let i = start; i < start + length && ascii; i++) {
-        const byte = this.bytes[i]!;
-        ascii = byte < 0x80;
-        text += String.fromCharCode(byte);
-      }
-      if (ascii) return text;
+      for (let i = start; i < start + length && ascii; i++) ascii = this.bytes[i]! < 0x80;
+      // One allocation for the string, instead of one per character appended.
+      if (ascii)
+        return String.fromCharCode.apply(
+          null,
+          this.bytes.subarray(start, start + length) as unknown as number[],
+        );
     }
     try {
       return decoder.decode(this.bytes.subarray(start, start + length));

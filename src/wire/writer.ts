@@ -8,12 +8,10 @@ const encoder = new TextEncoder();
 
 export class Writer {
   readonly bytes: Uint8Array;
-  #view: DataView;
   position: number;
 
   constructor(bytes: Uint8Array, position = 0) {
     this.bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.position = position;
   }
 
@@ -30,13 +28,18 @@ export class Writer {
 
   u16(value: number): void {
     this.#ensure(2);
-    this.#view.setUint16(this.position, value);
+    this.bytes[this.position] = (value >>> 8) & 0xff;
+    this.bytes[this.position + 1] = value & 0xff;
     this.position += 2;
   }
 
   u32(value: number): void {
     this.#ensure(4);
-    this.#view.setUint32(this.position, value >>> 0);
+    const word = value >>> 0;
+    this.bytes[this.position] = word >>> 24;
+    this.bytes[this.position + 1] = (word >>> 16) & 0xff;
+    this.bytes[this.position + 2] = (word >>> 8) & 0xff;
+    this.bytes[this.position + 3] = word & 0xff;
     this.position += 4;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Proves the digest page rules for positional and explicit pages, over many tables, ranges and budgets: a
- * page never encodes to more than its budget, lists exactly the live (alive or suspect) members of a prefix
- * [rangeStart, rangeEnd) of the requested range in key order, ends on a key boundary (members sharing a
+ * page never encodes to more than its budget, lists exactly the members of a prefix [rangeStart, rangeEnd)
+ * of the requested range in key order (a positional page the live ones, alive or suspect; an explicit page
+ * the dead ones too, so a node that missed a verdict learns it), ends on a key boundary (members sharing a
  * 32-bit key are never split, even a real collision), is the longest such prefix, and carries the XOR of its
  * members' identity hashes, which is what rangeHash computes over the covered range.
  */
@@ -74,15 +75,15 @@ function entryOf(table: MemberTable, slot: number): MemberEntry {
 }
 
 /**
- * Live (alive or suspect) slots with key in [start, end), in (key, name) order: found by a full scan, not by
- * lowerBound. Pages list live members only; down and left ones travel as news and explicit entries.
+ * Slots with key in [start, end), in (key, name) order: found by a full scan, not by lowerBound. Positional
+ * pages list live (alive or suspect) members only; explicit pages list dead ones too (`liveOnly` false).
  */
-function slotsIn(table: MemberTable, start: number, end: number): number[] {
+function slotsIn(table: MemberTable, start: number, end: number, liveOnly = true): number[] {
   const slots: number[] = [];
   for (let position = 0; position < table.count; position++) {
     const slot = table.order[position]!;
-    const live = table.statuses[slot]! <= STATUS_SUSPECT;
-    if (live && table.keys[slot]! >= start && table.keys[slot]! < end) slots.push(slot);
+    const listed = !liveOnly || table.statuses[slot]! <= STATUS_SUSPECT;
+    if (listed && table.keys[slot]! >= start && table.keys[slot]! < end) slots.push(slot);
   }
   return slots;
 }
@@ -98,8 +99,8 @@ function identityXor(table: MemberTable, slots: readonly number[]): { hashA: num
 }
 
 /** The first key of the range that the page left out (the next key group), if any. */
-function nextGroup(table: MemberTable, from: number, end: number): number[] {
-  const rest = slotsIn(table, from, end);
+function nextGroup(table: MemberTable, from: number, end: number, liveOnly = true): number[] {
+  const rest = slotsIn(table, from, end, liveOnly);
   if (rest.length === 0) return [];
   const key = table.keys[rest[0]!]!;
   return rest.filter((slot) => table.keys[slot] === key);
@@ -167,7 +168,7 @@ function checkExplicit({ table, start, end, budget }: PageCase): void {
   const headerMax = explicitPageHeaderLength(start, KEY_SPACE_END, table.count);
   const entryBytes = (slot: number) => memberEntryLength(entryOf(table, slot));
   if (page === null) {
-    const first = nextGroup(table, start, end);
+    const first = nextGroup(table, start, end, false);
     const smallest =
       first.length === 0 || table.keys[first[0]!]! > start
         ? headerMax
@@ -179,14 +180,14 @@ function checkExplicit({ table, start, end, budget }: PageCase): void {
   assert.equal(page.rangeStart, start, label);
   assert.ok(page.rangeEnd > start && page.rangeEnd <= end, `covered end ${page.rangeEnd}: ${label}`);
   assert.ok(encodedPageBytes(page) <= budget, `${encodedPageBytes(page)} bytes: ${label}`);
-  const covered = slotsIn(table, start, page.rangeEnd);
+  const covered = slotsIn(table, start, page.rangeEnd, false);
   assert.deepEqual(
     page.entries,
     covered.map((slot) => entryOf(table, slot)),
     label,
   );
   if (page.rangeEnd < end) {
-    const next = nextGroup(table, page.rangeEnd, end);
+    const next = nextGroup(table, page.rangeEnd, end, false);
     assert.ok(next.length > 0, `the page stopped short of the range with nothing left out: ${label}`);
     assert.equal(table.keys[next[0]!], page.rangeEnd, `the cut is not on a key: ${label}`);
     const used = headerMax + covered.reduce((sum, slot) => sum + entryBytes(slot), 0);
@@ -235,7 +236,7 @@ test('positional and explicit pages obey every page rule over many tables, range
   assert.ok(checked > 200);
 });
 
-test('a page of the whole key space covers every live member when they fit', () => {
+test('a page of the whole key space covers every member it lists when they fit', () => {
   const table = makeTable(names(30), 6);
   const live = slotsIn(table, 0, KEY_SPACE_END).length;
   assert.ok(live > 5 && live < 30, 'the table mixes live and dead members');
@@ -244,11 +245,11 @@ test('a page of the whole key space covers every live member when they fit', () 
   assert.equal(page.rangeEnd, KEY_SPACE_END);
   assert.equal(page.heartbeats.length, live);
   const explicit = buildExplicitPage(table, 0, KEY_SPACE_END, 4000, (slot) => entryOf(table, slot));
-  assert.equal(explicit?.entries.length, live);
+  assert.equal(explicit?.entries.length, 30, 'an explicit page lists the dead members too');
   assert.equal(explicit?.rangeEnd, KEY_SPACE_END);
 });
 
-test('down and left members change neither a page nor the range hash', () => {
+test('down and left members change neither a positional page nor the range hash', () => {
   const living = makeTable(names(20), 10);
   for (let slot = 0; slot < 20; slot++) living.statuses[slot] = slot % 2;
   const withDead = makeTable(names(20), 10);
@@ -297,7 +298,7 @@ test('for every budget, members sharing a 32-bit key are covered together or not
     ]) {
       if (page === null) continue;
       const count = page.kind === 'positional' ? page.heartbeats.length : page.entries.length;
-      const covered = slotsIn(table, 0, KEY_SPACE_END).slice(0, count);
+      const covered = slotsIn(table, 0, KEY_SPACE_END, page.kind === 'positional').slice(0, count);
       const pair = covered.filter((slot) => table.keys[slot] === key).length;
       assert.ok(pair === 0 || pair === 2, `budget ${budget}: ${pair} of the colliding pair covered`);
       if (page.rangeEnd <= key) assert.equal(pair, 0);
@@ -344,4 +345,15 @@ test('randomLiveKey picks the key of a live member in the range, or falls back t
   for (let slot = 0; slot < 40; slot++) table.statuses[slot] = STATUS_DOWN;
   assert.equal(randomLiveKey(table, 123, KEY_SPACE_END, pick), 123);
   assert.equal(randomLiveKey(new MemberTable(), 7, 9, pick), 7);
+});
+
+test('a positional page lists at most entriesMax members and ends on the next member key', () => {
+  const table = makeTable(names(300), 11);
+  const page = buildPositionalPage(table, 0, KEY_SPACE_END, 4000, 40);
+  assert.ok(page !== null);
+  assert.equal(page.heartbeats.length, 40);
+  const covered = slotsIn(table, 0, page.rangeEnd);
+  assert.equal(covered.length, 40);
+  const next = nextGroup(table, page.rangeEnd, KEY_SPACE_END);
+  assert.equal(table.keys[next[0]!], page.rangeEnd, 'the page ends where the first member left out begins');
 });
