@@ -181,6 +181,9 @@ export class GossipNode {
   #watched: number[] = [];
   /** The live members just after it: they watch it, so it sends them a heartbeat every round. */
   #watchers: number[] = [];
+  /** Bumped whenever a member is added, removed or changes status: cached ring neighbours go stale then. */
+  #membershipEpoch = 0;
+  #neighboursEpoch = -1;
 
   readonly #payloadBudget: number;
 
@@ -429,8 +432,13 @@ export class GossipNode {
     }
   }
 
-  /** Recomputes who this node watches and who watches it: its live neighbours on the key ring. */
+  /**
+   * Recomputes who this node watches and who watches it: its live neighbours on the key ring. Only when the
+   * member list or a status changed since the last time (`#membershipEpoch`).
+   */
   #findNeighbours(): void {
+    if (this.#neighboursEpoch === this.#membershipEpoch) return;
+    this.#neighboursEpoch = this.#membershipEpoch;
     const count = this.options.watchers;
     const table = this.#table;
     this.#watched = [];
@@ -718,6 +726,7 @@ export class GossipNode {
 
   /** Keeps the live and down counts (used by the gossip probabilities) as statuses change. */
   #count(status: number, delta: number): void {
+    this.#membershipEpoch++;
     if (status <= STATUS_SUSPECT) this.#liveCount += delta;
     else this.#downCount += delta;
   }

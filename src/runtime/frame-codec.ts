@@ -13,6 +13,7 @@ import {
   FRAME_FLAG_ENCRYPTED,
   frameHeaderLength,
   type Message,
+  plainFrameHeader,
 } from '../wire/index.js';
 
 export type OpenResult =
@@ -30,12 +31,15 @@ export interface FrameCodec {
 export class PlainFrameCodec implements FrameCodec {
   readonly clusterName: string;
   readonly overheadBytes: number;
+  /** This cluster's exact plaintext header: most frames match it byte for byte and skip header decoding. */
+  readonly #header: Uint8Array;
 
   constructor(clusterName: string) {
     const problem = clusterNameProblem(clusterName);
     if (problem !== null) throw new RangeError(`cluster name ${JSON.stringify(clusterName)} ${problem}`);
     this.clusterName = clusterName;
     this.overheadBytes = frameHeaderLength(clusterName);
+    this.#header = plainFrameHeader(clusterName);
   }
 
   seal(message: Message): Uint8Array {
@@ -43,6 +47,11 @@ export class PlainFrameCodec implements FrameCodec {
   }
 
   open(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): OpenResult {
+    if (startsWith(bytes, this.#header)) {
+      const decoded = decode(bytes, limits, this.#header.length);
+      return decoded.ok ? { ok: true, message: decoded.value } : { ok: false, reason: decoded.reason };
+    }
+    // Not our exact header: decode it, to drop the frame with the precise reason.
     const frame = decodeFrameHeader(bytes);
     if (!frame.ok) return { ok: false, reason: frame.reason };
     if (frame.value.header.clusterName !== this.clusterName) return { ok: false, reason: 'wrong-cluster' };
@@ -52,4 +61,10 @@ export class PlainFrameCodec implements FrameCodec {
     if (!decoded.ok) return { ok: false, reason: decoded.reason };
     return { ok: true, message: decoded.value };
   }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }

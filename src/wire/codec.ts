@@ -434,13 +434,17 @@ function readMessage(reader: Reader, limits: DecodeLimits): Message {
   }
 }
 
-/** Decodes one message (code and body) that must span all of `bytes`. Never throws on bad input. */
+/**
+ * Decodes one message (code and body) that must span all of `bytes` from `offset` on (a frame's payload
+ * offset, say, without slicing). Never throws on bad input.
+ */
 export function decode(
   bytes: Uint8Array,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  offset = 0,
 ): DecodeResult<Message> {
   try {
-    const reader = new Reader(bytes);
+    const reader = new Reader(bytes, offset);
     const message = readMessage(reader, limits);
     if (reader.remaining !== 0) return { ok: false, reason: 'trailing-bytes' };
     return { ok: true, value: message };
@@ -476,6 +480,13 @@ export function clusterNameProblem(name: string): string | null {
 export interface FrameHeader {
   readonly clusterName: string;
   readonly flags: number;
+}
+
+/** The exact header bytes of a plaintext frame of this cluster: receivers compare against it without decoding. */
+export function plainFrameHeader(clusterName: string): Uint8Array {
+  const bytes = new Uint8Array(frameHeaderLength(clusterName));
+  writeFrameHeader(new Writer(bytes), { clusterName, flags: 0 });
+  return bytes;
 }
 
 export function frameHeaderLength(clusterName: string): number {
