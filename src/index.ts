@@ -22,15 +22,23 @@ export {
   type GrapevineErrorCode,
   GrapevineNode,
   type KeyEntry,
+  type KeyFingerprint,
+  type KeyringChange,
   type KeyUpdate,
+  keyFingerprint,
   type MemberDetails,
   type MemberFilter,
   type NodeEvent,
   type NodeEventListener,
+  type NodeKeyring,
   type NodeLogger,
   type NodeOptions,
   type NodePhase,
   type NodeStats,
+  type Refutation,
+  type VerdictProvenance,
+  type VerdictQuery,
+  type VerdictRecord,
 } from './runtime/node-api.js';
 export { Runner, type RunnerInit, type RunnerStats } from './runtime/runner.js';
 export type { Scheduler, Transport, TransportHandlers } from './runtime/transport.js';

@@ -82,6 +82,7 @@ export class Agent {
       gossip: config.gossip,
       ...(config.dataDir === '' ? {} : { dataDir: config.dataDir }),
       logger: logger.child({ component: 'node' }),
+      verdictHistorySize: config.verdictHistorySize,
     });
     let agent: Agent | null = null;
     const metrics = createNodeMetrics(node);
@@ -107,7 +108,7 @@ export class Agent {
 
   #run(stdin: Readable): void {
     const config = this.#config;
-    this.node.on('*', (event) => logClusterEvent(this.#logger, event));
+    this.node.on('*', (event) => logClusterEvent(this.#logger, event, this.node.verdictRecordOf(event)));
     void this.node.start();
     this.#stopDropSummary = startDropSummary(this.#logger, this.node, config.dropLogIntervalMs);
     this.#logger.info(

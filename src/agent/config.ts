@@ -21,7 +21,7 @@ import {
 } from '../core/index.js';
 import { AddressError, isWildcardHost, parseAddress } from '../runtime/address.js';
 import { KeyError, Keyring } from '../runtime/keyring.js';
-import { chooseAdvertiseHost } from '../runtime/node-api.js';
+import { chooseAdvertiseHost, VERDICT_HISTORY_SIZE_MAX } from '../runtime/node-api.js';
 
 const ADDRESS_HINT = 'must be host:port, for example 127.0.0.1:7946 or [::1]:7946';
 const NAME_PATTERN = /^$|^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -171,6 +171,17 @@ export const AGENT_OPTION_SPECS = {
     doc:
       'Events buffered per client of the HTTP event stream. A client that falls further behind loses the ' +
       'oldest events and receives an `events-dropped` event with their count.',
+  },
+  verdictHistorySize: {
+    kind: 'number',
+    default: 512,
+    min: 1,
+    max: VERDICT_HISTORY_SIZE_MAX,
+    integer: true,
+    doc:
+      'Status changes kept in the verdict history (GET /v1/verdicts, `grapevine verdicts`): who suspected ' +
+      'whom, when, with what phi, and which heartbeat refuted it. The oldest record goes first; 512 covers ' +
+      'hours of a healthy cluster and the whole story of an incident. A record is a few hundred bytes.',
   },
   exitOnStdinClose: {
     kind: 'boolean',

@@ -1,11 +1,12 @@
 /**
  * The agent's HTTP API (hono): members and their state, this node's keys, join and leave, a server-sent
- * event stream, /metrics and a health check. Routes are thin: they validate the request, call the node's
- * public API, and turn the answer into JSON.
+ * event stream, the verdict history, live rotation of the encryption keyring, /metrics and a health check.
+ * Routes are thin: they validate the request, call the node's public API, and turn the answer into JSON.
  *
  * Invariants: the server never crashes on input (malformed JSON, unknown parameters, oversize bodies and
  * refused commands all become a 4xx with `{ "error": { "code", "message" } }`); every event-stream client has
- * a bounded buffer, and one that falls behind receives an `events-dropped` event instead of growing memory.
+ * a bounded buffer, and one that falls behind receives an `events-dropped` event instead of growing memory;
+ * no answer, error or log line contains key material (keys are shown by fingerprint).
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -16,8 +17,10 @@ import { AddressError, parseAddress } from '../runtime/address.js';
 import {
   GrapevineError,
   type GrapevineNode,
+  type MemberDetails,
   type MemberFilter,
   type NodeEvent,
+  VERDICT_HISTORY_SIZE_MAX,
 } from '../runtime/node-api.js';
 import { MEMBER_STATUSES, type MemberStatus } from '../wire/index.js';
 import type { NodeMetrics } from './metrics.js';
@@ -61,7 +64,19 @@ const STATUS_OF_CODE: Readonly<Record<string, ContentfulStatusCode>> = {
   NOT_RUNNING: 409,
   NOT_STARTED: 409,
   STOPPED: 409,
+  KEYRING_DISABLED: 409,
+  KEYRING_EMPTY: 400,
+  KEYRING_FULL: 409,
+  KEY_NOT_BASE64: 400,
+  KEY_WRONG_LENGTH: 400,
+  KEY_DUPLICATE: 409,
+  KEY_NOT_INSTALLED: 404,
+  KEY_IS_PRIMARY: 409,
 };
+
+const KEYRING_OPERATIONS = ['install', 'use', 'remove'] as const;
+/** Records shown with one member in GET /v1/members/:name (the full history is GET /v1/verdicts). */
+const MEMBER_VERDICTS_SHOWN = 10;
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON shapes
@@ -101,6 +116,25 @@ export function memberJson(node: GrapevineNode, member: MemberView): MemberJson 
   };
 }
 
+/** One member for operators: its view, its detector's numbers with the thresholds, its keys and verdicts. */
+export function memberDetailsJson(node: GrapevineNode, details: MemberDetails): Record<string, unknown> {
+  const { probePhi, suspectPhi, downPhi } = node.options;
+  return {
+    ...memberJson(node, details.member),
+    // The thresholds give phi its meaning: a watcher probes, then suspects; anyone convicts at downPhi.
+    detector:
+      details.detector === null
+        ? null
+        : { ...details.detector, thresholds: { probePhi, suspectPhi, downPhi } },
+    keys: details.keys,
+    verdicts: node.verdicts({ member: details.member.name, limit: MEMBER_VERDICTS_SHOWN }),
+  };
+}
+
+/**
+ * An event as JSON; a member event carries `change`, the verdict history's record of it (from which status,
+ * at what heartbeat, why), or null for events that are not status changes (a healthy join, a reap).
+ */
 export function eventJson(node: GrapevineNode, event: NodeEvent): Record<string, unknown> {
   const at = new Date(node.wallClockOf(event.atMs)).toISOString();
   if (event.type === 'events-dropped' || event.type === 'key-updated') {
@@ -108,7 +142,7 @@ export function eventJson(node: GrapevineNode, event: NodeEvent): Record<string,
     return { ...rest, at };
   }
   const { atMs: _atMs, member, ...rest } = event;
-  return { ...rest, at, member: memberJson(node, member) };
+  return { ...rest, at, member: memberJson(node, member), change: node.verdictRecordOf(event) ?? null };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -196,6 +230,36 @@ function parseJoinBody(body: unknown): { addresses: string[]; timeoutMs: number 
   return { addresses: addresses as string[], timeoutMs: timeoutMs as number | undefined };
 }
 
+/** `{"key": "<base64>"}`; the key's text is never echoed back, even when it is malformed. */
+function parseKeyBody(body: unknown): string {
+  const key = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).key : undefined;
+  if (typeof key !== 'string') {
+    throw new RequestProblem(400, 'BAD_REQUEST', 'body must be {"key": "<base64 key>"}');
+  }
+  return key;
+}
+
+function parseLimit(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const limit = Number(text);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > VERDICT_HISTORY_SIZE_MAX) {
+    throw new RequestProblem(
+      400,
+      'BAD_REQUEST',
+      `limit must be an integer from 1 to ${VERDICT_HISTORY_SIZE_MAX}, got "${text}"`,
+    );
+  }
+  return limit;
+}
+
+async function jsonBody(request: { json(): Promise<unknown> }, shape: string): Promise<unknown> {
+  try {
+    return await request.json();
+  } catch {
+    throw new RequestProblem(400, 'BAD_REQUEST', `body must be JSON: ${shape}`);
+  }
+}
+
 function memberCounts(node: GrapevineNode): Record<MemberStatus, number> {
   const counts = Object.fromEntries(MEMBER_STATUSES.map((status) => [status, 0])) as Record<
     MemberStatus,
@@ -254,7 +318,38 @@ export function createHttpApi(options: HttpApiOptions): Hono {
     const details = node.inspect(c.req.param('name'));
     if (details === undefined)
       throw new RequestProblem(404, 'MEMBER_UNKNOWN', `no member named "${c.req.param('name')}"`);
-    return c.json({ ...memberJson(node, details.member), detector: details.detector, keys: details.keys });
+    return c.json(memberDetailsJson(node, details));
+  });
+
+  app.get('/v1/verdicts', (c) => {
+    const member = c.req.query('member');
+    const limit = parseLimit(c.req.query('limit'));
+    return c.json(
+      node.verdicts({
+        ...(member === undefined || member === '' ? {} : { member }),
+        ...(limit === undefined ? {} : { limit }),
+      }),
+    );
+  });
+
+  app.get('/v1/keys', (c) => {
+    const keys = node.keyring.list();
+    return c.json({ primary: keys[0]?.fingerprint ?? null, keys });
+  });
+
+  app.post('/v1/keys/:operation', async (c) => {
+    const operation = c.req.param('operation') as (typeof KEYRING_OPERATIONS)[number];
+    if (!KEYRING_OPERATIONS.includes(operation)) {
+      throw new RequestProblem(404, 'NOT_FOUND', `no route for POST ${c.req.path}`);
+    }
+    const key = parseKeyBody(await jsonBody(c.req, '{"key": "<base64 key>"}'));
+    const answer = node.keyring[operation](key);
+    return c.json({
+      operation,
+      changed: answer.changed,
+      primary: answer.keys[0]?.fingerprint,
+      keys: answer.keys,
+    });
   });
 
   app.get('/v1/kv/:member/:key{.+}', (c) => {
@@ -283,12 +378,7 @@ export function createHttpApi(options: HttpApiOptions): Hono {
   });
 
   app.post('/v1/join', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new RequestProblem(400, 'BAD_REQUEST', 'body must be JSON: {"addresses": ["host:port"]}');
-    }
+    const body = await jsonBody(c.req, '{"addresses": ["host:port"]}');
     const { addresses, timeoutMs } = parseJoinBody(body);
     await node.join(addresses, timeoutMs === undefined ? {} : { timeoutMs });
     return c.json({ joined: true, members: memberCounts(node) });
@@ -350,6 +440,10 @@ export function createHttpApi(options: HttpApiOptions): Hono {
       received: stats.received,
       transport: stats.transport,
       loop: stats.loop,
+      keyring: node.encrypted
+        ? { keys: stats.keyringKeys, primary: node.keyring.list()[0]?.fingerprint ?? null }
+        : null,
+      statusChanges: stats.statusChanges,
       ...options.info?.(),
     });
   });

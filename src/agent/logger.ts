@@ -1,14 +1,14 @@
 /**
  * The agent's structured log: pino JSON lines on standard output, one line per thing an operator acts on
- * (configuration, lifecycle, joins, leaves, member status changes with the provenance of each verdict) and a
- * periodic summary of dropped frames.
+ * (configuration, lifecycle, joins, leaves, member status changes with the provenance of each verdict and,
+ * for a return to alive, what it refuted, keyring changes) and a periodic summary of dropped frames.
  *
  * Invariant: nothing a peer sends maps to one log line per packet. Drops are summed and written at most once
  * per `dropLogIntervalMs`, so a flood of garbage costs a counter increment, not disk.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { ClusterEvent, MemberView } from '../core/index.js';
-import type { GrapevineNode } from '../runtime/node-api.js';
+import type { GrapevineNode, VerdictRecord } from '../runtime/node-api.js';
 
 export type AgentLogger = Logger;
 
@@ -45,8 +45,31 @@ const MESSAGES: Readonly<Record<Exclude<ClusterEvent['type'], 'key-updated'>, st
   'member-reaped': 'member reaped',
 };
 
-/** Logs one cluster event: membership at info (suspect and down at warn), key changes at debug. */
-export function logClusterEvent(logger: AgentLogger, event: ClusterEvent): void {
+/**
+ * The fields the verdict history adds to a status change: the status it left, and for a return to alive,
+ * what it refuted (the verdict's heartbeat and provenance) and the heartbeat that beat it.
+ */
+export function changeFields(record: VerdictRecord | undefined): Record<string, unknown> {
+  if (record === undefined) return {};
+  const fields: Record<string, unknown> = { from: record.from, heartbeat: record.heartbeat };
+  const refuted = record.refuted;
+  if (refuted !== null) {
+    fields.refutedStatus = refuted.status;
+    fields.refutedAtHeartbeat = refuted.verdictHeartbeat;
+    if (refuted.verdict !== null) {
+      fields.refutedAccuser = refuted.verdict.accuser;
+      fields.refutedReason = refuted.verdict.reason;
+      fields.refutedPhi = refuted.verdict.phi;
+    }
+  }
+  return fields;
+}
+
+/**
+ * Logs one cluster event: membership at info (suspect and down at warn), key changes at debug. `record` is
+ * the verdict history's record of the change, when the event made one.
+ */
+export function logClusterEvent(logger: AgentLogger, event: ClusterEvent, record?: VerdictRecord): void {
   if (event.type === 'key-updated') {
     logger.debug(
       {
@@ -60,7 +83,11 @@ export function logClusterEvent(logger: AgentLogger, event: ClusterEvent): void 
     );
     return;
   }
-  const fields: Record<string, unknown> = { event: event.type, ...memberFields(event.member) };
+  const fields: Record<string, unknown> = {
+    event: event.type,
+    ...memberFields(event.member),
+    ...changeFields(record),
+  };
   if (event.type === 'member-alive') fields.previousStatus = event.previousStatus;
   if (event.type === 'member-restarted') fields.previousGeneration = event.previousGeneration;
   const level = event.type === 'member-suspect' || event.type === 'member-down' ? 'warn' : 'info';

@@ -160,6 +160,25 @@ function membershipMetrics(registry: Registry, node: GrapevineNode): void {
       for (const counter of CORE_COUNTER_NAMES) if (counter !== 'rounds') set({ counter }, core[counter]);
     },
   );
+  mirroredCounter(
+    registry,
+    {
+      name: 'grapevine_status_changes_total',
+      help: 'Member status changes this node observed (its verdict history), by the status entered.',
+      labelNames: ['to'],
+    },
+    (set) => {
+      for (const [to, count] of Object.entries(node.stats().statusChanges)) set({ to }, count);
+    },
+  );
+  mirroredGauge(
+    registry,
+    {
+      name: 'grapevine_keyring_keys',
+      help: 'Encryption keys installed on this node (0: frames are not encrypted). Above 1 during a rotation.',
+    },
+    (set) => set({}, node.stats().keyringKeys),
+  );
   mirroredGauge(
     registry,
     {

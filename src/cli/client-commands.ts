@@ -1,13 +1,17 @@
 /**
- * The client commands: `members`, `join`, `leave`, `kv get|set|delete|watch`, `monitor` and `info` talk to
- * a running agent over its HTTP API (--http HOST:PORT, default $GRAPEVINE_HTTP or 127.0.0.1:7947).
+ * The client commands: `members`, `join`, `leave`, `kv get|set|delete|watch`, `monitor`, `info`, `verdicts`
+ * and `keys list|install|use|remove` talk to a running agent over its HTTP API (--http HOST:PORT, default
+ * $GRAPEVINE_HTTP or 127.0.0.1:7947).
  *
  * Invariant: every failure is one clear line on stderr and a nonzero exit code, never a stack trace: an
  * unreachable agent says where it looked and how to point elsewhere; an error the agent returns is shown
- * with its code. Streaming commands (`kv watch`, `monitor`) run until Ctrl-C, which exits 0.
+ * with its code. Streaming commands (`kv watch`, `monitor`) run until Ctrl-C, which exits 0. Encryption keys
+ * are sent to the agent, never printed: output shows fingerprints.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseAddress } from '../runtime/address.js';
+import type { KeyFingerprint, VerdictRecord } from '../runtime/node-api.js';
+import { keyFingerprint } from '../runtime/node-api.js';
 
 const DEFAULT_HTTP = '127.0.0.1:7947';
 
@@ -120,6 +124,41 @@ export function describeVerdict(verdict: MemberJson['verdict']): string {
   return `by ${verdict.accuser}: ${why} after ${(verdict.silenceMs / 1000).toFixed(1)} s of silence`;
 }
 
+const REFUTED_NAMES: Readonly<Record<string, string>> = {
+  suspect: 'the suspicion',
+  down: 'the down verdict',
+  left: 'the leave',
+};
+
+/** Why a status change happened, in words: the verdict's provenance, the refutation, or the restart. */
+export function describeChange(record: VerdictRecord): string {
+  if (record.previousGeneration !== null) {
+    return `restarted: generation ${record.generation} replaces ${record.previousGeneration}`;
+  }
+  if (record.refuted !== null) {
+    const refuted = record.refuted;
+    const what = REFUTED_NAMES[refuted.status] ?? refuted.status;
+    const at = refuted.verdictHeartbeat === null ? '' : ` at heartbeat ${refuted.verdictHeartbeat}`;
+    const by = refuted.verdict === null ? '' : ` (${describeVerdict(refuted.verdict)})`;
+    return `heartbeat ${refuted.heartbeat} refuted ${what}${at}${by}`;
+  }
+  if (record.to === 'alive') return '';
+  if (record.verdict === null) return 'no provenance received';
+  const first = record.from === null ? `already ${record.to} when first heard of: ` : '';
+  return `${first}${describeVerdict(record.verdict)}`;
+}
+
+/** The verdict history as a table: time (UTC), member, from -> to, and why. */
+export function formatVerdicts(records: readonly VerdictRecord[]): string {
+  const rows = records.map((record) => [
+    record.at.slice(11, 23),
+    record.member,
+    `${record.from ?? '(new)'} -> ${record.to}`,
+    describeChange(record),
+  ]);
+  return formatTable(['TIME', 'MEMBER', 'CHANGE', 'WHY'], rows);
+}
+
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
@@ -205,7 +244,11 @@ function eventLine(event: StreamedEvent): string {
     return `${at}  ${event.type.padEnd(16)} ${data.count} events dropped (too slow)`;
   const member = data.member as MemberJson | undefined;
   if (member === undefined) return `${at}  ${event.type}`;
-  const verdict = describeVerdict(member.verdict);
+  const change = data.change as VerdictRecord | null | undefined;
+  const verdict =
+    change !== null && change !== undefined && change.refuted !== null
+      ? describeChange(change)
+      : describeVerdict(member.verdict);
   return `${at}  ${event.type.padEnd(16)} ${member.name} ${member.address} gen ${member.generation}${verdict === '' ? '' : `  ${verdict}`}`;
 }
 
@@ -366,6 +409,7 @@ interface InfoJson {
   drops: Record<string, number>;
   counters: Record<string, number>;
   loop: { lagMsP99: number; lagMsMax: number; stalls: number } | null;
+  keyring?: { keys: number; primary: string | null } | null;
 }
 
 function registerInfo(program: Command): void {
@@ -399,6 +443,12 @@ function registerInfo(program: Command): void {
           ['gossip rounds', String(info.counters.rounds ?? 0)],
           ['dropped frames', drops.length === 0 ? 'none' : drops.join(', ')],
           [
+            'keyring',
+            info.keyring === null || info.keyring === undefined
+              ? 'not encrypted'
+              : `${info.keyring.keys} key(s), primary ${info.keyring.primary}`,
+          ],
+          [
             'event-loop lag',
             info.loop === null
               ? ''
@@ -410,10 +460,109 @@ function registerInfo(program: Command): void {
     );
 }
 
+interface VerdictsFlags extends HttpFlags {
+  member?: string;
+  limit?: string;
+  json: boolean;
+}
+
+function registerVerdicts(program: Command): void {
+  program
+    .command('verdicts')
+    .description('Show the status changes the agent observed, and why: who suspected whom, phi, refutations')
+    .addOption(httpOption())
+    .option('--member <name>', 'only this member')
+    .option('--limit <n>', 'only the most recent n changes')
+    .option('--json', 'print a JSON array of records', false)
+    .action((flags: VerdictsFlags) =>
+      run(async () => {
+        const query = new URLSearchParams();
+        if (flags.member !== undefined) query.set('member', flags.member);
+        if (flags.limit !== undefined) query.set('limit', flags.limit);
+        const suffix = query.size > 0 ? `?${query}` : '';
+        const records = (await callAgent(flags.http, 'GET', `/v1/verdicts${suffix}`)) as VerdictRecord[];
+        if (flags.json) print(JSON.stringify(records, null, 2));
+        else if (records.length === 0) print('no status changes recorded');
+        else print(formatVerdicts(records));
+      })(),
+    );
+}
+
+interface KeysAnswer {
+  changed: boolean;
+  primary: string | null;
+  keys: KeyFingerprint[];
+}
+
+/** The key argument; "-" reads it from standard input, which keeps it out of `ps` and the shell history. */
+async function readKeyArgument(key: string): Promise<string> {
+  if (key !== '-') return key;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+const KEY_OPERATIONS = {
+  install: {
+    description: 'Install a key on the agent: it decrypts with it from now on (step 1 of a rotation)',
+    done: (fingerprint: string, answer: KeysAnswer) =>
+      answer.changed ? `installed ${fingerprint}` : `${fingerprint} was already installed`,
+  },
+  use: {
+    description: 'Make an installed key the primary: the agent encrypts with it from now on (step 2)',
+    done: (fingerprint: string, answer: KeysAnswer) =>
+      answer.changed ? `primary is now ${fingerprint}` : `${fingerprint} was already the primary`,
+  },
+  remove: {
+    description: 'Remove a key that is not the primary: frames sealed with it are refused (step 3)',
+    done: (fingerprint: string) => `removed ${fingerprint}`,
+  },
+} as const;
+
+function registerKeys(program: Command): void {
+  const keys = program
+    .command('keys')
+    .description("Rotate the agent's encryption keys live: list, install, use, remove (one agent at a time)");
+  keys
+    .command('list')
+    .description('List the installed keys by fingerprint, the primary first (never the keys themselves)')
+    .addOption(httpOption())
+    .option('--json', 'print the JSON answer', false)
+    .action((flags: HttpFlags & { json: boolean }) =>
+      run(async () => {
+        const answer = (await callAgent(flags.http, 'GET', '/v1/keys')) as KeysAnswer;
+        if (flags.json) {
+          print(JSON.stringify(answer, null, 2));
+          return;
+        }
+        const rows = answer.keys.map((key) => [key.fingerprint, key.primary ? 'primary' : '']);
+        print(formatTable(['FINGERPRINT', 'ROLE'], rows));
+      })(),
+    );
+  for (const [operation, text] of Object.entries(KEY_OPERATIONS)) {
+    keys
+      .command(operation)
+      .description(text.description)
+      .argument('<key>', 'the key in base64, or - to read it from standard input')
+      .addOption(httpOption())
+      .action((key: string, flags: HttpFlags) =>
+        run(async () => {
+          const value = await readKeyArgument(key);
+          const body = JSON.stringify({ key: value });
+          const answer = (await callAgent(flags.http, 'POST', `/v1/keys/${operation}`, body)) as KeysAnswer;
+          const count = `${answer.keys.length} key(s) installed, primary ${answer.primary}`;
+          print(`${text.done(keyFingerprint(value), answer)} (${count})`);
+        })(),
+      );
+  }
+}
+
 export function registerClientCommands(program: Command): void {
   registerMembers(program);
   registerJoinAndLeave(program);
   registerKv(program);
   registerMonitor(program);
   registerInfo(program);
+  registerVerdicts(program);
+  registerKeys(program);
 }

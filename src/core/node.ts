@@ -439,20 +439,45 @@ export class GossipNode {
   #findNeighbours(): void {
     if (this.#neighboursEpoch === this.#membershipEpoch) return;
     this.#neighboursEpoch = this.#membershipEpoch;
-    const count = this.options.watchers;
+    const previouslyWatched = this.#watched;
+    const self = this.#table.positionOf(this.#selfSlot);
+    this.#watchers = this.#liveNeighbours(self, 1, this.#selfSlot);
+    this.#watched = this.#liveNeighbours(self, -1, this.#selfSlot);
+    // A member that starts or stops being watched changes thresholds (a watcher probes, and suspects sooner):
+    // its deadline must follow now, not at its next heartbeat, which may never come.
+    for (const slot of previouslyWatched) if (!this.#watched.includes(slot)) this.#updateDeadline(slot);
+    for (const slot of this.#watched) if (!previouslyWatched.includes(slot)) this.#updateDeadline(slot);
+  }
+
+  /**
+   * The `watchers` live members next to `position` in key order, other than `subject`, walking forwards
+   * (1: the subject's watchers) or backwards (-1: the members it watches).
+   */
+  #liveNeighbours(position: number, direction: 1 | -1, subject: number): number[] {
     const table = this.#table;
-    this.#watched = [];
-    this.#watchers = [];
-    if (count === 0 || table.count <= 1) return;
-    const self = table.positionOf(this.#selfSlot);
-    for (let step = 1; step < table.count && this.#watchers.length < count; step++) {
-      const slot = table.order[(self + step) % table.count]!;
-      if (table.statuses[slot]! <= STATUS_SUSPECT) this.#watchers.push(slot);
+    const found: number[] = [];
+    for (let step = 1; step < table.count && found.length < this.options.watchers; step++) {
+      const slot = table.order[(position + direction * step + table.count) % table.count]!;
+      if (slot !== subject && table.statuses[slot]! <= STATUS_SUSPECT) found.push(slot);
     }
-    for (let step = 1; step < table.count && this.#watched.length < count; step++) {
-      const slot = table.order[(self - step + table.count) % table.count]!;
-      if (table.statuses[slot]! <= STATUS_SUSPECT) this.#watched.push(slot);
-    }
+    return found;
+  }
+
+  /**
+   * The members that watch `name` (its live successors in key order) as this node sees the ring, and, for
+   * this node itself, the ones it watches: for diagnostics (the HTTP API shows who is expected to catch a
+   * member's failure first).
+   */
+  watchersOf(name: string): string[] {
+    const slot = this.#table.find(name);
+    if (slot < 0) return [];
+    const position = this.#table.positionOf(slot);
+    return this.#liveNeighbours(position, 1, slot).map((watcher) => this.#table.name(watcher));
+  }
+
+  /** Members this node watches (its live predecessors in key order). */
+  watchedMembers(): string[] {
+    return this.#watched.map((slot) => this.#table.name(slot));
   }
 
   #gossip(): void {

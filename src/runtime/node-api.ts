@@ -2,16 +2,19 @@
  * The public Node API: `createNode(options)` gives a service one gossip node running on real sockets (or on
  * any Transport it hands in), with a typed surface for membership, per-node state, events and lifecycle.
  *
- * It owns the wiring around one Runner: the transport, the frame codec (plain or keyring-encrypted), the
- * real scheduler and random source, the event-loop monitor whose stalls it feeds to the core, the persisted
- * generation, and the delivery of events to listeners, iterators and watchers.
+ * It owns the wiring around one Runner: the transport, the frame codec (plain or keyring-encrypted, with a
+ * keyring that rotates live), the real scheduler and random source, the event-loop monitor whose stalls it
+ * feeds to the core, the persisted generation, the delivery of events to listeners, iterators and watchers,
+ * and the verdict history: a bounded record of every status change this node observed and why.
  *
  * Invariants it keeps: events reach listeners only after the core's step has returned (the Runner hands them
  * over after the step; a listener that throws is counted and logged, never propagated into the core); every
  * event buffer is bounded and reports what it dropped; a configured `dataDir` makes every start's generation
- * higher than the last one persisted, so a restart always supersedes the previous incarnation.
+ * higher than the last one persisted, so a restart always supersedes the previous incarnation; the verdict
+ * history is recorded before any listener sees the event, holds at most `verdictHistorySize` records, and
+ * never exposes key material (keys are shown by fingerprint only).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -31,10 +34,10 @@ import {
   resolveGossipOptions,
   SeededRandom,
 } from '../core/index.js';
-import type { MemberStatus, Message } from '../wire/index.js';
+import type { MemberStatus, Message, VerdictNote, VerdictReason } from '../wire/index.js';
 import { formatAddress, isWildcardHost, parseAddress } from './address.js';
 import { type FrameCodec, PlainFrameCodec } from './frame-codec.js';
-import { Keyring, KeyringFrameCodec } from './keyring.js';
+import { KeyError, type KeyErrorCode, Keyring, KeyringFrameCodec } from './keyring.js';
 import { startLoopMonitor } from './loop-monitor.js';
 import { NetTransport } from './net-transport.js';
 import { RealScheduler } from './real-scheduler.js';
@@ -46,6 +49,8 @@ import type { Scheduler, Transport } from './transport.js';
 
 export type GrapevineErrorCode =
   | CommandErrorCode
+  | KeyErrorCode
+  | 'KEYRING_DISABLED'
   | 'OPTIONS_INVALID'
   | 'ADVERTISE_REQUIRED'
   | 'BIND_FAILED'
@@ -110,6 +115,8 @@ export interface NodeOptions {
   readonly random?: Random;
   /** Advanced: wall-clock milliseconds since the epoch, used for the generation (default Date.now). */
   readonly wallClock?: () => number;
+  /** Status changes kept by the verdict history, the oldest dropped first (default 512). */
+  readonly verdictHistorySize?: number;
 }
 
 export type NodePhase = 'created' | 'running' | 'left' | 'stopped';
@@ -148,6 +155,10 @@ export interface MemberDetails {
   readonly member: MemberView;
   /** The failure detector's view of it; null for this node itself. */
   readonly detector: { phi: number; silenceMs: number; meanMs: number; stdMs: number } | null;
+  /** The members that watch it (hear it directly every round, and probe it first when it goes quiet). */
+  readonly watchers: readonly string[];
+  /** Whether this node is one of them. */
+  readonly watchedByThisNode: boolean;
   readonly keys: Readonly<Record<string, KeyEntry>>;
 }
 
@@ -173,6 +184,96 @@ export interface NodeStats {
   readonly listenerErrors: number;
   /** Events dropped from full iterator buffers, all iterators together. */
   readonly iteratorEventsDropped: number;
+  /** Status changes the verdict history recorded since the start, by the status entered. */
+  readonly statusChanges: Readonly<Record<MemberStatus, number>>;
+  /** Encryption keys installed (0: frames are not encrypted). */
+  readonly keyringKeys: number;
+}
+
+/** Who reached a verdict, why, with what phi and after how much silence (docs/protocol.md, F6). */
+export interface VerdictProvenance {
+  readonly accuser: string;
+  readonly reason: VerdictReason;
+  /** Phi when the verdict was reached (0 when the reason is not phi). */
+  readonly phi: number;
+  /** Milliseconds of silence the accuser had observed. */
+  readonly silenceMs: number;
+}
+
+/** What a return to alive beat: the verdict, the heartbeat it was made at, and the newer heartbeat. */
+export interface Refutation {
+  /** The status that was refuted (suspect, down or left). */
+  readonly status: MemberStatus;
+  /** Heartbeat the verdict was made at (any higher heartbeat refutes it, L1); null if this node missed it. */
+  readonly verdictHeartbeat: number | null;
+  /** The heartbeat that beat it. */
+  readonly heartbeat: number;
+  /** The refuted verdict's provenance, when this node knew it. */
+  readonly verdict: VerdictProvenance | null;
+}
+
+/** One status change this node observed, with why it happened. */
+export interface VerdictRecord {
+  /** 1 for the first record, one more for each next: a gap between two reads means records were evicted. */
+  readonly sequence: number;
+  /** Time on this node's monotonic clock (the clock of events' `atMs`), in milliseconds. */
+  readonly atMs: number;
+  /** Wall-clock time, ISO 8601 UTC. */
+  readonly at: string;
+  readonly member: string;
+  readonly address: string;
+  readonly generation: number;
+  /**
+   * Status before the change; null when the member was first heard of already in this status. After a
+   * restart, the status of the generation it replaced.
+   */
+  readonly from: MemberStatus | null;
+  readonly to: MemberStatus;
+  /** The member's heartbeat at the change: a verdict holds at this heartbeat. */
+  readonly heartbeat: number;
+  /** For suspect, down and left: the verdict's provenance (null if no one said). */
+  readonly verdict: VerdictProvenance | null;
+  /** For a return to alive from suspect, down or left: what was refuted, and by which heartbeat. */
+  readonly refuted: Refutation | null;
+  /** For a restart: the generation the member's new incarnation replaced. */
+  readonly previousGeneration: number | null;
+}
+
+export interface VerdictQuery {
+  /** Only records about this member. */
+  readonly member?: string;
+  /** Only the most recent `limit` records (after the member filter). */
+  readonly limit?: number;
+}
+
+/** An encryption key as the Node API shows it: a fingerprint, never the key. */
+export interface KeyFingerprint {
+  /** The first 8 bytes of the key's SHA-256, in hex; its first byte is the key id written in frames. */
+  readonly fingerprint: string;
+  /** Whether this key seals outgoing frames (every installed key opens incoming ones). */
+  readonly primary: boolean;
+}
+
+/** The answer to a keyring change: whether anything changed, and the keys installed afterwards. */
+export interface KeyringChange {
+  readonly changed: boolean;
+  readonly keys: readonly KeyFingerprint[];
+}
+
+/**
+ * Live key rotation on this node (memberlist's keyring API): keys are base64 AES-256 keys (32 bytes). The
+ * calls throw GrapevineError with code KEYRING_DISABLED (the node was created without keys), KEY_NOT_BASE64,
+ * KEY_WRONG_LENGTH, KEYRING_FULL, KEY_NOT_INSTALLED or KEY_IS_PRIMARY; messages never contain key material.
+ */
+export interface NodeKeyring {
+  /** Installed keys by fingerprint, the primary first. */
+  list(): KeyFingerprint[];
+  /** Installs a key: it opens frames from now on; the primary is unchanged. Installing it twice is a no-op. */
+  install(key: string): KeyringChange;
+  /** Makes an installed key the primary: it seals every frame from now on. */
+  use(key: string): KeyringChange;
+  /** Removes an installed key that is not the primary. */
+  remove(key: string): KeyringChange;
 }
 
 const DEFAULT_BIND = '0.0.0.0:7946';
@@ -181,6 +282,9 @@ const DEFAULT_CLUSTER_NAME = 'grapevine';
 const EVENT_BUFFER_MAX = 1_000_000;
 const ITERATORS_MAX = 10_000;
 const LISTENERS_MAX = 100_000;
+const DEFAULT_VERDICT_HISTORY_SIZE = 512;
+export const VERDICT_HISTORY_SIZE_MAX = 100_000;
+const FINGERPRINT_BYTES = 8;
 
 // ---------------------------------------------------------------------------------------------------------
 // Addresses
@@ -340,6 +444,187 @@ class EventIterator implements AsyncIterableIterator<NodeEvent> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The verdict history
+
+interface TrackedStatus {
+  readonly generation: number;
+  readonly status: MemberStatus;
+  /** Heartbeat at which the member entered this status. */
+  readonly heartbeat: number;
+  readonly verdict: VerdictProvenance | null;
+}
+
+export function provenanceOf(note: VerdictNote | null): VerdictProvenance | null {
+  if (note === null) return null;
+  return {
+    accuser: note.accuser,
+    reason: note.reason,
+    phi: note.phiHundredths / 100,
+    silenceMs: note.silenceMs,
+  };
+}
+
+/** The details that differ between kinds of record. */
+interface RecordDetails {
+  readonly from: MemberStatus | null;
+  readonly refuted?: Refutation | null;
+  readonly previousGeneration?: number | null;
+}
+
+/**
+ * The status changes a node observed, newest last, in a ring of `capacity` records (a new record overwrites
+ * the oldest), plus the last status of every known member, which the events about suspect, down and left
+ * do not carry. Joins in good health and reaps are not recorded: they are not verdicts, and the thousands
+ * of joins of a full sync would otherwise push every verdict out of the ring.
+ */
+export class VerdictHistory {
+  readonly capacity: number;
+  readonly #records: (VerdictRecord | undefined)[];
+  /** Records ever written; the next record's sequence is this plus one. */
+  #written = 0;
+  /** One entry per known member: bounded like the member table, and cleared when a member is reaped. */
+  readonly #tracked = new Map<string, TrackedStatus>();
+  readonly #trackedMax: number;
+  readonly #wallClockOf: (atMs: number) => number;
+  readonly #byEvent = new WeakMap<ClusterEvent, VerdictRecord>();
+  readonly #changesByStatus: Record<MemberStatus, number> = { alive: 0, suspect: 0, down: 0, left: 0 };
+
+  constructor(init: { capacity: number; trackedMax: number; wallClockOf: (atMs: number) => number }) {
+    assertCount(init.capacity, 'capacity');
+    assertCount(init.trackedMax, 'trackedMax');
+    this.capacity = init.capacity;
+    this.#records = new Array(init.capacity);
+    this.#trackedMax = init.trackedMax;
+    this.#wallClockOf = init.wallClockOf;
+  }
+
+  /** Starts tracking members known before the first event (this node itself). */
+  seed(members: readonly MemberView[]): void {
+    for (const member of members) this.#track(member);
+  }
+
+  /** Records the status change an event reports, if it reports one. */
+  observe(event: ClusterEvent): VerdictRecord | undefined {
+    if (event.type === 'key-updated') return undefined;
+    const member = event.member;
+    if (event.type === 'member-reaped') {
+      this.#tracked.delete(member.name);
+      return undefined;
+    }
+    const before = this.#tracked.get(member.name);
+    this.#track(member);
+    const sameGeneration = before !== undefined && before.generation === member.generation;
+    switch (event.type) {
+      case 'member-joined':
+        // A member first heard of while suspect arrives with someone's verdict: that one is worth keeping.
+        return member.status === 'alive' ? undefined : this.#append(event, { from: null });
+      case 'member-restarted':
+        return this.#append(event, {
+          from: before?.status ?? null,
+          previousGeneration: event.previousGeneration,
+        });
+      case 'member-alive':
+        return this.#append(event, {
+          from: event.previousStatus,
+          refuted: refutationOf(event.previousStatus, member, sameGeneration ? before : undefined),
+        });
+      default:
+        return this.#append(event, { from: sameGeneration ? before.status : null });
+    }
+  }
+
+  /** The record an event made, if it made one (for logs and event streams that show the change). */
+  recordOf(event: ClusterEvent): VerdictRecord | undefined {
+    return this.#byEvent.get(event);
+  }
+
+  /** Records oldest first: those about `member` if given, the last `limit` of them if given. */
+  query(query: VerdictQuery = {}): VerdictRecord[] {
+    const limit = query.limit ?? this.capacity;
+    const stored = Math.min(this.#written, this.capacity);
+    const found: VerdictRecord[] = [];
+    // Walk from the newest back, so a small limit reads only what it returns.
+    for (let age = 0; age < stored && found.length < limit; age++) {
+      const record = this.#records[(this.#written - 1 - age) % this.capacity]!;
+      if (query.member === undefined || record.member === query.member) found.push(record);
+    }
+    return found.reverse();
+  }
+
+  /** Status changes recorded since the start, by the status entered (evicted records included). */
+  get changesByStatus(): Readonly<Record<MemberStatus, number>> {
+    return this.#changesByStatus;
+  }
+
+  get size(): number {
+    return Math.min(this.#written, this.capacity);
+  }
+
+  #track(member: MemberView): void {
+    if (!this.#tracked.has(member.name) && this.#tracked.size >= this.#trackedMax) {
+      // Cannot happen while the member table is bounded by the same number; if it does, forget the oldest.
+      const oldest = this.#tracked.keys().next().value;
+      if (oldest !== undefined) this.#tracked.delete(oldest);
+    }
+    this.#tracked.set(member.name, {
+      generation: member.generation,
+      status: member.status,
+      heartbeat: member.heartbeat,
+      verdict: provenanceOf(member.verdict),
+    });
+  }
+
+  #append(event: Extract<ClusterEvent, { member: MemberView }>, details: RecordDetails): VerdictRecord {
+    const member = event.member;
+    const record: VerdictRecord = {
+      sequence: this.#written + 1,
+      atMs: event.atMs,
+      at: new Date(this.#wallClockOf(event.atMs)).toISOString(),
+      member: member.name,
+      address: member.address,
+      generation: member.generation,
+      from: details.from,
+      to: member.status,
+      heartbeat: member.heartbeat,
+      verdict: member.status === 'alive' ? null : provenanceOf(member.verdict),
+      refuted: details.refuted ?? null,
+      previousGeneration: details.previousGeneration ?? null,
+    };
+    this.#records[this.#written % this.capacity] = record;
+    this.#written++;
+    this.#changesByStatus[member.status]++;
+    this.#byEvent.set(event, record);
+    return record;
+  }
+}
+
+/** What a return to alive refuted; null when the member was not under a verdict. */
+function refutationOf(
+  previous: MemberStatus,
+  member: MemberView,
+  before: TrackedStatus | undefined,
+): Refutation | null {
+  if (previous === 'alive') return null;
+  const known = before !== undefined && before.status === previous;
+  return {
+    status: previous,
+    verdictHeartbeat: known ? before.heartbeat : null,
+    heartbeat: member.heartbeat,
+    verdict: known ? before.verdict : null,
+  };
+}
+
+function assertCount(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+}
+
+/** The fingerprint of a base64 key: the first bytes of its SHA-256 in hex (the key id is the first byte). */
+export function keyFingerprint(key: string): string {
+  const digest = createHash('sha256').update(Buffer.from(key, 'base64')).digest();
+  return digest.subarray(0, FINGERPRINT_BYTES).toString('hex');
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The node
 
 interface NodeParts {
@@ -351,6 +636,7 @@ interface NodeParts {
   readonly logger: NodeLogger | undefined;
   readonly monitorEventLoop: boolean;
   readonly wallClock: () => number;
+  readonly verdictHistorySize: number;
 }
 
 type AnyListener = (event: ClusterEvent) => void;
@@ -368,6 +654,8 @@ export class GrapevineNode {
   readonly #logger: NodeLogger | undefined;
   readonly #monitorEventLoop: boolean;
   readonly #wallClock: () => number;
+  readonly #history: VerdictHistory;
+  readonly #keyring: Keyring | null;
   readonly #listeners = new Map<ClusterEventType | '*', Set<AnyListener>>();
   #listenerCount = 0;
   readonly #iterators = new Set<EventIterator>();
@@ -396,6 +684,14 @@ export class GrapevineNode {
     this.generation = parts.core.generation;
     this.address = parts.core.address;
     this.clusterName = parts.clusterName;
+    this.#keyring = parts.codec instanceof KeyringFrameCodec ? parts.codec.keyring : null;
+    this.#history = new VerdictHistory({
+      capacity: parts.verdictHistorySize,
+      // One more than the member table holds: every known member is tracked, nothing more.
+      trackedMax: parts.core.options.membersMax + 1,
+      wallClockOf: (atMs) => this.wallClockOf(atMs),
+    });
+    this.#history.seed(parts.core.members());
   }
 
   get phase(): NodePhase {
@@ -547,7 +843,14 @@ export class GrapevineNode {
     if (member === undefined) return undefined;
     const keys: Record<string, KeyEntry> = {};
     for (const [key, entry] of this.#core.keysOf(name) ?? []) keys[key] = entry;
-    return { member, detector: this.#core.phiOf(name) ?? null, keys };
+    const watchers = this.#core.watchersOf(name);
+    return {
+      member,
+      detector: this.#core.phiOf(name) ?? null,
+      watchers,
+      watchedByThisNode: this.#core.watchedMembers().includes(name),
+      keys,
+    };
   }
 
   /** Phi of every other live member (for metrics: a histogram or a maximum, never one series per member). */
@@ -564,6 +867,78 @@ export class GrapevineNode {
   /** Converts a time of this node's clock (event `atMs`, `statusChangedAtMs`) to wall-clock ms since the epoch. */
   wallClockOf(atMs: number): number {
     return Math.round(this.#wallClock() - (this.#scheduler.now() - atMs));
+  }
+
+  // ----- verdict history ---------------------------------------------------------------------------------
+
+  /**
+   * The status changes this node observed, oldest first (the last `verdictHistorySize` at most): when,
+   * which member, from which status to which, at what heartbeat, and why (the verdict's provenance, or the
+   * heartbeat that refuted it). Filter by member, and keep the last `limit`.
+   */
+  verdicts(query: VerdictQuery = {}): VerdictRecord[] {
+    if (query.limit !== undefined && !(Number.isSafeInteger(query.limit) && query.limit >= 1)) {
+      throw new RangeError('limit must be a positive integer');
+    }
+    return this.#history.query(query);
+  }
+
+  /** The history record an event made (undefined for events that are not status changes, such as joins). */
+  verdictRecordOf(event: ClusterEvent): VerdictRecord | undefined {
+    return this.#history.recordOf(event);
+  }
+
+  // ----- keyring -----------------------------------------------------------------------------------------
+
+  /** Live key rotation; see NodeKeyring. */
+  get keyring(): NodeKeyring {
+    return {
+      list: () => this.#fingerprints(this.#requireKeyring()),
+      install: (key) => this.#changeKeyring('install', key),
+      use: (key) => this.#changeKeyring('use', key),
+      remove: (key) => this.#changeKeyring('remove', key),
+    };
+  }
+
+  /** Whether frames are encrypted (the node was created with keys), so the keyring can rotate. */
+  get encrypted(): boolean {
+    return this.#keyring !== null;
+  }
+
+  #requireKeyring(): Keyring {
+    if (this.#keyring === null) {
+      throw new GrapevineError(
+        'KEYRING_DISABLED',
+        'this node was started without encryption keys, so it has no keyring to change: start it with keys',
+      );
+    }
+    return this.#keyring;
+  }
+
+  #fingerprints(keyring: Keyring): KeyFingerprint[] {
+    return keyring.list().map((key, index) => ({ fingerprint: keyFingerprint(key), primary: index === 0 }));
+  }
+
+  #changeKeyring(operation: 'install' | 'use' | 'remove', key: string): KeyringChange {
+    const keyring = this.#requireKeyring();
+    if (typeof key !== 'string')
+      throw new GrapevineError('KEY_NOT_BASE64', 'the key must be a base64 string');
+    const before = this.#fingerprints(keyring);
+    try {
+      keyring[operation](key);
+    } catch (error) {
+      if (error instanceof KeyError) throw new GrapevineError(error.code, error.message);
+      throw error;
+    }
+    const keys = this.#fingerprints(keyring);
+    const changed = JSON.stringify(keys) !== JSON.stringify(before);
+    if (changed) {
+      this.#logger?.info(
+        { operation, fingerprint: keyFingerprint(key), primary: keys[0]!.fingerprint, keys: keys.length },
+        'keyring changed',
+      );
+    }
+    return { changed, keys };
   }
 
   // ----- events ------------------------------------------------------------------------------------------
@@ -637,6 +1012,8 @@ export class GrapevineNode {
   }
 
   #deliver(event: ClusterEvent): void {
+    // Recorded first, so a listener that reads the history finds the change it is told about.
+    this.#history.observe(event);
     for (const type of [event.type, '*'] as const) {
       const set = this.#listeners.get(type);
       if (set === undefined) continue;
@@ -667,6 +1044,8 @@ export class GrapevineNode {
       loop: this.#loopMonitor?.stats() ?? null,
       listenerErrors: this.#listenerErrors,
       iteratorEventsDropped: this.#iteratorEventsDropped,
+      statusChanges: { ...this.#history.changesByStatus },
+      keyringKeys: this.#keyring?.size ?? 0,
     };
   }
 
@@ -722,6 +1101,16 @@ function validate(options: NodeOptions): GossipOptions {
     }
   }
   issues.push(...addressIssues('join', options.join ?? []));
+  const historySize = options.verdictHistorySize;
+  if (
+    historySize !== undefined &&
+    !(Number.isSafeInteger(historySize) && historySize >= 1 && historySize <= VERDICT_HISTORY_SIZE_MAX)
+  ) {
+    issues.push({
+      path: 'verdictHistorySize',
+      message: `must be an integer from 1 to ${VERDICT_HISTORY_SIZE_MAX}, got ${historySize}`,
+    });
+  }
   if (issues.length > 0) {
     const text = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
     throw new GrapevineError('OPTIONS_INVALID', `invalid node options: ${text}`, issues);
@@ -830,5 +1219,6 @@ export async function createNode(options: NodeOptions): Promise<GrapevineNode> {
     logger: options.logger,
     monitorEventLoop: options.monitorEventLoop ?? options.scheduler === undefined,
     wallClock,
+    verdictHistorySize: options.verdictHistorySize ?? DEFAULT_VERDICT_HISTORY_SIZE,
   });
 }

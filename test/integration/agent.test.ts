@@ -2,8 +2,9 @@
  * Proves the agent's operating contract with real processes: an invalid configuration exits 2 listing
  * every problem; file, environment and flags combine; retry-join waits for a seed that starts late and gives
  * up after its maximum; a closed stdin (the supervisor is gone) makes it leave and exit 0; a data directory
- * keeps generations increasing; and the client commands (members, monitor, kv watch, keygen) behave as users
- * script them, including a clear error when no agent answers.
+ * keeps generations increasing; and the client commands (members, monitor, kv watch, keygen, verdicts, keys)
+ * behave as users script them, including a clear error when no agent answers: `verdicts` explains why a
+ * killed agent was declared down, and `keys` on an agent started without keys says it has no keyring.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -230,4 +231,52 @@ test('keygen prints a fresh 32-byte base64 key each time', async () => {
   assert.equal(Buffer.from(key, 'base64').length, 32);
   assert.equal(Buffer.from(key, 'base64').toString('base64'), key, 'canonical base64');
   assert.notEqual(second.stdout.trim(), key);
+});
+
+test('verdicts explains why a killed agent was declared down, as a table and as JSON', async () => {
+  const watcher = await group.spawn('judge');
+  const victim = await group.spawn('victim', ['--join', watcher.gossipAddress]);
+  // A few rounds of heartbeats first: the judge's detector then knows the victim's rhythm.
+  await waitFor('the judge hears the victim for a while', async () => {
+    const view = await getJson<{ status: string; heartbeat: number }>(watcher, '/v1/members/victim');
+    return view.status === 'alive' && view.heartbeat >= 10;
+  });
+  await victim.kill('SIGKILL');
+  await waitFor(
+    'the judge declares the victim down',
+    async () => (await memberView(watcher, 'victim'))?.status === 'down',
+  );
+
+  const table = await runCli(['verdicts', '--member', 'victim', '--http', watcher.httpAddress]);
+  assert.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^TIME +MEMBER +CHANGE +WHY$/);
+  // The judge is the victim's only watcher: it reached the verdict, from a refused probe or from phi.
+  assert.match(
+    lines.at(-1)!,
+    /^\d\d:\d\d:\d\d\.\d{3} +victim +(alive|suspect) -> down +by judge: (connection refused|phi \d+\.\d) after \d+\.\d s of silence$/,
+  );
+
+  const json = await runCli([
+    'verdicts',
+    '--member',
+    'victim',
+    '--limit',
+    '1',
+    '--json',
+    '--http',
+    watcher.httpAddress,
+  ]);
+  const records = JSON.parse(json.stdout) as { member: string; to: string; verdict: { accuser: string } }[];
+  assert.equal(records.length, 1);
+  assert.equal(records[0]!.to, 'down');
+  assert.equal(records[0]!.verdict.accuser, 'judge');
+  const logged = watcher.output.find(
+    (line) => line.includes('"member is down"') && line.includes('"victim"'),
+  );
+  assert.ok(logged?.includes('"accuser":"judge"') && logged.includes('"from":'), logged);
+
+  const keys = await runCli(['keys', 'list', '--http', watcher.httpAddress]);
+  assert.equal(keys.code, 1);
+  assert.match(keys.stderr, /started without encryption keys.*\(KEYRING_DISABLED\)/);
 });

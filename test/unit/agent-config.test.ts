@@ -186,6 +186,20 @@ describe('validation', () => {
     );
   });
 
+  test('the verdict history keeps 512 records by default, is sized from any source, and must hold one', () => {
+    assert.equal(config({}).verdictHistorySize, 512);
+    assert.equal(config({ env: { GRAPEVINE_VERDICT_HISTORY_SIZE: '2048' } }).verdictHistorySize, 2048);
+    assert.equal(config({ flags: { verdictHistorySize: '64' } }).verdictHistorySize, 64);
+    for (const size of ['0', '1000001', '12.5', 'lots']) {
+      const found = issues({ flags: { verdictHistorySize: size } });
+      assert.deepEqual(
+        found.map((issue) => `${issue.path} ${issue.source}`),
+        ['verdictHistorySize --verdict-history-size'],
+        size,
+      );
+    }
+  });
+
   test('names are checked against the spec pattern', () => {
     assert.deepEqual(
       issues({ flags: { name: 'has space' } }).map((issue) => issue.path),

@@ -1,7 +1,10 @@
 /**
  * Proves that the agent's HTTP API answers every route with the node's real state and never fails on bad
- * input: two nodes on the in-memory network, driven by a virtual clock (no wall-clock sleeps), queried with
- * hono's `app.request()`. Bad requests get a 4xx with a JSON error code; metrics report what happened.
+ * input: nodes on the in-memory network, driven by a virtual clock (no wall-clock sleeps), queried with
+ * hono's `app.request()`. Bad requests get a 4xx with a JSON error code; metrics report what happened; the
+ * verdict history explains a down verdict (in /v1/verdicts, /v1/members/:name and the event stream); and
+ * rotating keys through /v1/keys keeps keyed nodes talking while the removed key stops opening frames,
+ * without an answer ever showing key material.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -9,8 +12,9 @@ import type { Hono } from 'hono';
 import { createHttpApi } from '../../src/agent/http-api.js';
 import { createNodeMetrics } from '../../src/agent/metrics.js';
 import { SeededRandom } from '../../src/core/index.js';
+import { generateKey } from '../../src/runtime/keyring.js';
 import { MemoryNetwork } from '../../src/runtime/memory-transport.js';
-import { createNode, type GrapevineNode } from '../../src/runtime/node-api.js';
+import { createNode, type GrapevineNode, keyFingerprint } from '../../src/runtime/node-api.js';
 import type { Scheduler } from '../../src/runtime/transport.js';
 
 const INTERVAL_MS = 100;
@@ -65,10 +69,16 @@ let apiA: Hono;
 let apiB: Hono;
 let leaveRequests = 0;
 
-async function makeNode(name: string, address: string, join: string[]): Promise<GrapevineNode> {
+async function makeNode(
+  name: string,
+  address: string,
+  join: string[],
+  keys?: string[],
+): Promise<GrapevineNode> {
   const node = await createNode({
     name,
     join,
+    ...(keys === undefined ? {} : { keys }),
     transport: network.transport(address),
     scheduler: clock.scheduler(),
     random: new SeededRandom(name.length * 7919),
@@ -296,5 +306,203 @@ describe('info, health and metrics', () => {
     const health = await json(apiB, '/v1/health');
     assert.equal(health.status, 503);
     assert.equal(health.body.phase, 'stopped');
+  });
+});
+
+/** Reads server-sent events until one of `type` arrives; returns its parsed data. */
+async function nextEvent(response: Response, type: string): Promise<Json> {
+  const reader = response.body!.getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const block = text.split('\n\n').find((part) => part.includes(`event: ${type}\n`));
+      if (block !== undefined) {
+        const data = block.split('\n').find((line) => line.startsWith('data: '))!;
+        return JSON.parse(data.slice(6));
+      }
+      const chunk = await reader.read();
+      assert.equal(chunk.done, false, `stream ended before a ${type} event`);
+      text += new TextDecoder().decode(chunk.value);
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+describe('verdict history', () => {
+  // The previous test stopped b: a must now find it gone, and its history must say how it decided.
+  test('the down verdict on a stopped node says who reached it and why, in every view', async () => {
+    const a = nodes[0]!;
+    const stream = await apiA.request('/v1/events?types=member-down');
+    for (let round = 0; round < 100 && a.member('b')?.status !== 'down'; round++)
+      await clock.advance(INTERVAL_MS);
+    assert.equal(a.member('b')?.status, 'down');
+
+    const history = (await json(apiA, '/v1/verdicts?member=b')).body;
+    assert.ok(history.length >= 1);
+    const last = history.at(-1);
+    assert.equal(last.to, 'down');
+    assert.equal(last.member, 'b');
+    assert.equal(last.verdict.accuser, 'a', 'a watches b alone, so a reached the verdict');
+    assert.ok(['refused', 'phi'].includes(last.verdict.reason));
+    assert.ok(last.verdict.silenceMs > 0);
+    // The records chain: each starts from the status the previous one reached, the first from alive.
+    assert.equal(history[0].from, 'alive');
+    for (let index = 1; index < history.length; index++)
+      assert.equal(history[index].from, history[index - 1].to);
+    assert.equal(Date.parse(last.at), a.wallClockOf(last.atMs));
+
+    const member = (await json(apiA, '/v1/members/b')).body;
+    assert.deepEqual(member.verdicts.at(-1), last);
+    assert.deepEqual(member.detector.thresholds, {
+      probePhi: a.options.probePhi,
+      suspectPhi: a.options.suspectPhi,
+      downPhi: a.options.downPhi,
+    });
+
+    const event = await nextEvent(stream, 'member-down');
+    assert.equal(event.member.name, 'b');
+    assert.deepEqual(event.change, last, 'the event carries the same record');
+
+    const metrics = await (await apiA.request('/metrics')).text();
+    assert.match(metrics, /^grapevine_status_changes_total\{to="down"\} 1$/m);
+  });
+
+  test('limit keeps the most recent records; a bad limit is a 400', async () => {
+    const all = (await json(apiA, '/v1/verdicts')).body;
+    const one = (await json(apiA, '/v1/verdicts?limit=1')).body;
+    assert.deepEqual(one, all.slice(-1));
+    for (const limit of ['0', '-1', 'many', '1.5']) {
+      const answer = await json(apiA, `/v1/verdicts?limit=${limit}`);
+      assert.equal(answer.status, 400, limit);
+      assert.equal(answer.body.error.code, 'BAD_REQUEST');
+    }
+    assert.deepEqual((await json(apiA, '/v1/verdicts?member=nobody')).body, []);
+  });
+});
+
+describe('keyring', () => {
+  const KEY_A = generateKey();
+  const KEY_B = generateKey();
+  let apiC: Hono;
+  let apiD: Hono;
+  let c: GrapevineNode;
+  let d: GrapevineNode;
+
+  async function post(
+    app: Hono,
+    operation: string,
+    body: string,
+  ): Promise<{ status: number; body: Json; text: string }> {
+    const response = await app.request(`/v1/keys/${operation}`, { method: 'POST', body });
+    const text = await response.text();
+    return { status: response.status, body: JSON.parse(text), text };
+  }
+
+  /** Heartbeats each node last heard from the other: they grow only while frames open. */
+  function heard(): [number, number] {
+    return [c.member('d')?.heartbeat ?? -1, d.member('c')?.heartbeat ?? -1];
+  }
+
+  function talking(): boolean {
+    return c.member('d')?.status === 'alive' && d.member('c')?.status === 'alive';
+  }
+
+  function authenticationDrops(): number {
+    return (c.stats().runner.drops.authentication ?? 0) + (d.stats().runner.drops.authentication ?? 0);
+  }
+
+  test('a node started without keys refuses every keyring route with KEYRING_DISABLED', async () => {
+    const list = await json(apiA, '/v1/keys');
+    assert.equal(list.status, 409);
+    assert.equal(list.body.error.code, 'KEYRING_DISABLED');
+    const install = await post(apiA, 'install', JSON.stringify({ key: KEY_A }));
+    assert.equal(install.status, 409);
+    assert.equal(install.body.error.code, 'KEYRING_DISABLED');
+    assert.equal((await json(apiA, '/v1/info')).body.keyring, null);
+  });
+
+  test('install, use, remove on every node keeps two keyed nodes talking; the old key then opens nothing', async () => {
+    c = await makeNode('c', '10.0.1.3:7946', [], [KEY_A]);
+    d = await makeNode('d', '10.0.1.4:7946', ['10.0.1.3:7946'], [KEY_A]);
+    apiC = createHttpApi({ node: c, metrics: createNodeMetrics(c, { processMetrics: false }) });
+    apiD = createHttpApi({ node: d });
+    await c.start();
+    await d.start();
+    await clock.advance(5 * INTERVAL_MS);
+    assert.ok(talking(), 'the keyed pair converged');
+    const dropsBefore = authenticationDrops();
+    for (const [operation, key] of [
+      ['install', KEY_B],
+      ['use', KEY_B],
+      ['remove', KEY_A],
+    ] as const) {
+      for (const api of [apiC, apiD]) {
+        const answer = await post(api, operation, JSON.stringify({ key }));
+        assert.equal(answer.status, 200, `${operation}: ${answer.text}`);
+        assert.equal(answer.body.changed, true);
+        // Halfway through a step the two nodes disagree on the keyring: they must still understand each other.
+        const [fromD, fromC] = heard();
+        await clock.advance(3 * INTERVAL_MS);
+        assert.ok(talking(), `still alive to each other after ${operation} on one node`);
+        const [laterFromD, laterFromC] = heard();
+        assert.ok(laterFromD > fromD && laterFromC > fromC, `heartbeats still cross after ${operation}`);
+      }
+    }
+    assert.equal(authenticationDrops(), dropsBefore, 'no frame failed authentication during the rotation');
+    const list = (await json(apiC, '/v1/keys')).body;
+    assert.deepEqual(list, {
+      primary: keyFingerprint(KEY_B),
+      keys: [{ fingerprint: keyFingerprint(KEY_B), primary: true }],
+    });
+    assert.equal((await json(apiC, '/v1/info')).body.keyring.primary, keyFingerprint(KEY_B));
+    assert.match(await (await apiC.request('/metrics')).text(), /^grapevine_keyring_keys 1$/m);
+
+    // A node that still has only the old key cannot get a word in.
+    const refused = c.stats().runner.drops.authentication ?? 0;
+    const stale = await makeNode('stale', '10.0.1.9:7946', ['10.0.1.3:7946'], [KEY_A]);
+    await stale.start();
+    await clock.advance(5 * INTERVAL_MS);
+    assert.ok((c.stats().runner.drops.authentication ?? 0) > refused, 'its frames fail authentication');
+    assert.equal(c.member('stale'), undefined);
+    await stale.stop();
+  });
+
+  test('refusals are clear, carry their code, and never echo the key', async () => {
+    const cases: [string, string, number, string][] = [
+      ['remove', JSON.stringify({ key: KEY_B }), 409, 'KEY_IS_PRIMARY'],
+      ['use', JSON.stringify({ key: KEY_A }), 404, 'KEY_NOT_INSTALLED'],
+      ['remove', JSON.stringify({ key: KEY_A }), 404, 'KEY_NOT_INSTALLED'],
+      ['install', JSON.stringify({ key: 'not*base64!' }), 400, 'KEY_NOT_BASE64'],
+      ['install', JSON.stringify({ key: Buffer.alloc(16, 7).toString('base64') }), 400, 'KEY_WRONG_LENGTH'],
+      ['install', JSON.stringify({ secret: KEY_A }), 400, 'BAD_REQUEST'],
+      ['install', `{"key": "${KEY_A}"`, 400, 'BAD_REQUEST'],
+    ];
+    for (const [operation, body, status, code] of cases) {
+      const answer = await post(apiC, operation, body);
+      assert.equal(answer.status, status, `${operation} ${body}`);
+      assert.equal(answer.body.error.code, code, `${operation} ${body}`);
+      for (const secret of [KEY_A, KEY_B, 'not*base64!'])
+        assert.ok(!answer.text.includes(secret), answer.text);
+    }
+    const unknown = await post(apiC, 'rotate', JSON.stringify({ key: KEY_A }));
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(
+      c.keyring.list(),
+      [{ fingerprint: keyFingerprint(KEY_B), primary: true }],
+      'nothing changed',
+    );
+  });
+
+  test('installing a key twice or using the primary again changes nothing and says so', async () => {
+    assert.equal((await post(apiC, 'use', JSON.stringify({ key: KEY_B }))).body.changed, false);
+    assert.equal((await post(apiC, 'install', JSON.stringify({ key: KEY_A }))).body.changed, true);
+    const again = await post(apiC, 'install', JSON.stringify({ key: KEY_A }));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.changed, false);
+    assert.deepEqual(
+      again.body.keys.map((key: Json) => key.fingerprint),
+      [keyFingerprint(KEY_B), keyFingerprint(KEY_A)],
+    );
   });
 });
