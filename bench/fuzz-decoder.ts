@@ -335,7 +335,7 @@ export function limitProblem(message: Message, limits: DecodeLimits): string | n
         list('page entries', page.entries.length);
         page.entries.forEach(entry);
       } else if (page?.kind === 'positional') {
-        list('page positions', page.heartbeats.length);
+        list('page positions', page.count);
       }
       if (message.type === 'syn-ack') deltas(message.deltas);
       break;

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { identityHashA, identityHashB, memberKey } from '../src/core/index.js';
 import {
+  positionalPage as buildPositionalPage,
   COUNTER_MAX,
   encode,
   encodeFrame,
@@ -81,8 +82,7 @@ function positionalPage(
     hashA ^= identityHashA(entry.name, entry.generation);
     hashB ^= identityHashB(entry.name, entry.generation);
   }
-  return {
-    kind: 'positional',
+  return buildPositionalPage({
     rangeStart,
     rangeEnd,
     hashA: hashA >>> 0,
@@ -90,7 +90,7 @@ function positionalPage(
     heartbeats: sorted.map((entry) => entry.heartbeat),
     maxVersions: sorted.map((entry) => entry.maxVersion),
     statuses: sorted.map((entry) => ['alive', 'suspect', 'down', 'left'].indexOf(entry.status)),
-  };
+  });
 }
 
 const nodeADelta: OwnerDelta = {
@@ -243,8 +243,7 @@ const FIXTURES: readonly Fixture[] = [
           verdict: { accuser: 'w', reason: 'phi', phiHundredths: COUNTER_MAX, silenceMs: COUNTER_MAX },
         }),
         news: [],
-        page: {
-          kind: 'positional',
+        page: buildPositionalPage({
           rangeStart: 0,
           rangeEnd: 2 ** 32,
           hashA: 0xffffffff,
@@ -252,7 +251,7 @@ const FIXTURES: readonly Fixture[] = [
           heartbeats: [COUNTER_MAX],
           maxVersions: [COUNTER_MAX],
           statuses: [3],
-        },
+        }),
       },
       deltas: [
         {

@@ -23,8 +23,10 @@ import {
   type OwnerDelta,
   type Page,
   type PositionalPage,
+  pageLength,
   type SyncMessage,
   utf8Length,
+  VarintCursor,
   type VerdictNote,
   varintLength,
 } from '../wire/index.js';
@@ -1235,7 +1237,7 @@ export class GossipNode {
   #mergePositionalPage(page: PositionalPage, knowledge: Map<number, PeerKnowledge>): boolean {
     const table = this.#table;
     const local = rangeHash(table, page.rangeStart, page.rangeEnd);
-    if (local.count !== page.heartbeats.length || local.hashA !== page.hashA || local.hashB !== page.hashB) {
+    if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
       this.counters.pagesMismatched++;
       return false;
     }
@@ -1245,12 +1247,15 @@ export class GossipNode {
     const now = this.#now;
     const hasWatched = this.#watched.length > 0;
     let position = table.lowerBound(page.rangeStart);
-    for (let i = 0; i < page.heartbeats.length; i++, position++) {
+    const cursor = new VarintCursor(page.entries);
+    for (let i = 0; i < page.count; i++, position++) {
       // Pages list live members only (see pages.ts); the hash matched, so the live members line up.
       while (statuses[order[position]!]! > STATUS_SUSPECT) position++;
       const slot = order[position]!;
-      const heartbeat = page.heartbeats[i]!;
-      const status = page.statuses[i]!;
+      const heartbeat = cursor.next();
+      const packed = cursor.next();
+      const status = packed % 4;
+      const peerVersion = (packed - status) / 4;
       if (
         heartbeat > heartbeats[slot]! &&
         status === statuses[slot] &&
@@ -1267,7 +1272,6 @@ export class GossipNode {
       } else {
         this.#mergeLiveness(slot, heartbeat, status, null);
       }
-      const peerVersion = page.maxVersions[i]!;
       const ours = maxVersions[slot]!;
       if (peerVersion > ours) this.#addNews(slot);
       else if (peerVersion < ours)
@@ -1529,7 +1533,7 @@ export class GossipNode {
             this.options.pageEntriesMax,
           );
       if (page?.kind === 'explicit') this.counters.explicitPagesSent++;
-      if (page !== null) remaining -= pageBytes(page) - 1;
+      if (page !== null) remaining -= pageLength(page) - 1;
     }
     const deltas = packed.deltas;
     let leftovers = packed.leftovers;
@@ -1653,24 +1657,4 @@ function newMemberOf(entry: MemberEntry): NewMember {
     heartbeat: entry.heartbeat,
     status: statusIndex(entry.status),
   };
-}
-
-function pageBytes(page: Page): number {
-  // Same arithmetic as the codec's pageLength, without re-walking a positional page.
-  if (page.kind === 'explicit') {
-    let bytes =
-      1 + varintLength(page.rangeStart) + varintLength(page.rangeEnd) + varintLength(page.entries.length);
-    for (const entry of page.entries) bytes += memberEntryLength(entry);
-    return bytes;
-  }
-  let bytes =
-    1 +
-    varintLength(page.rangeStart) +
-    varintLength(page.rangeEnd) +
-    8 +
-    varintLength(page.heartbeats.length);
-  for (let i = 0; i < page.heartbeats.length; i++) {
-    bytes += varintLength(page.heartbeats[i]!) + varintLength(page.maxVersions[i]! * 4 + page.statuses[i]!);
-  }
-  return bytes;
 }

@@ -25,17 +25,27 @@ import {
   type PositionalPage,
   positionalPageHeaderLength,
   varintLength,
+  Writer,
 } from '../wire/index.js';
 import { type MemberTable, STATUS_SUSPECT } from './member-table.js';
 
 export const KEY_SPACE_END = 2 ** 32;
 
 let scratchSlots = new Int32Array(256);
+let scratchEnds = new Int32Array(256);
+let scratchBytes = new Uint8Array(2048);
 
-/** A reusable buffer of at least `length` slots; valid until the next call (builders are synchronous). */
-function scratch(length: number): Int32Array {
-  if (scratchSlots.length < length) scratchSlots = new Int32Array(Math.max(length, scratchSlots.length * 2));
-  return scratchSlots;
+/**
+ * Reusable buffers for the page builder (slots included, the byte offset after each, the entries' bytes):
+ * valid until the next call, which is fine because builders are synchronous.
+ */
+function scratch(slots: number, bytes: number): { slots: Int32Array; ends: Int32Array; bytes: Uint8Array } {
+  if (scratchSlots.length < slots) {
+    scratchSlots = new Int32Array(Math.max(slots, scratchSlots.length * 2));
+    scratchEnds = new Int32Array(scratchSlots.length);
+  }
+  if (scratchBytes.length < bytes) scratchBytes = new Uint8Array(Math.max(bytes, scratchBytes.length * 2));
+  return { slots: scratchSlots, ends: scratchEnds, bytes: scratchBytes };
 }
 
 /** Identity hash of the members with key in [rangeStart, rangeEnd), and their count. */
@@ -73,41 +83,33 @@ export function buildPositionalPage(
   entriesMax = Number.POSITIVE_INFINITY,
 ): PositionalPage | null {
   const first = table.lowerBound(rangeStart);
-  const {
-    order,
-    keys,
-    heartbeats: tableHeartbeats,
-    maxVersions: tableVersions,
-    statuses: tableStatuses,
-  } = table;
+  const { order, keys, heartbeats, maxVersions, statuses } = table;
   const { hashA: wordsA, hashB: wordsB } = table;
   const total = table.count;
   // Header size depends on the count and the end, both unknown until the end is chosen; reserve the maximum.
   const headerMax = positionalPageHeaderLength(rangeStart, KEY_SPACE_END, total);
   if (headerMax > budgetBytes) return null;
-  // Every entry takes at least two bytes, which bounds how many can fit; one buffer backs all columns.
+  // Every entry takes at least two bytes, which bounds how many can fit.
   const capacity = Math.min(total - first, (budgetBytes - headerMax) >> 1, entriesMax);
-  const buffer = new ArrayBuffer(capacity * 17);
-  const heartbeats = new Float64Array(buffer, 0, capacity);
-  const maxVersions = new Float64Array(buffer, capacity * 8, capacity);
-  const statuses = new Uint8Array(buffer, capacity * 16, capacity);
-  let bytes = headerMax;
+  // Entries are written as varints straight into reused scratch space, then copied out once.
+  const { slots: included, ends, bytes: output } = scratch(capacity, budgetBytes);
+  const writer = new Writer(output);
   let count = 0;
   let end = rangeEnd;
   let hashA = 0;
   let hashB = 0;
-  // The last slots included, so a split key group can be backed off (reused scratch, not a new buffer).
-  const included = scratch(capacity);
   for (let position = first; position < total; position++) {
     const slot = order[position]!;
     const key = keys[slot]!;
     if (key >= rangeEnd) break;
-    const status = tableStatuses[slot]!;
+    const status = statuses[slot]!;
     if (status > STATUS_SUSPECT) continue;
-    const heartbeat = tableHeartbeats[slot]!;
-    const version = tableVersions[slot]!;
-    const entryBytes = varintLength(heartbeat) + varintLength(version * 4 + status);
-    if (count === capacity || bytes + entryBytes > budgetBytes) {
+    const heartbeat = heartbeats[slot]!;
+    const packed = maxVersions[slot]! * 4 + status;
+    if (
+      count === capacity ||
+      headerMax + writer.position + varintLength(heartbeat) + varintLength(packed) > budgetBytes
+    ) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
       while (count > 0 && keys[included[count - 1]!] === key) {
@@ -116,15 +118,15 @@ export function buildPositionalPage(
         hashA ^= wordsA[dropped]!;
         hashB ^= wordsB[dropped]!;
       }
+      writer.position = count === 0 ? 0 : ends[count - 1]!;
       break;
     }
+    writer.varint(heartbeat);
+    writer.varint(packed);
     included[count] = slot;
-    heartbeats[count] = heartbeat;
-    maxVersions[count] = version;
-    statuses[count] = status;
+    ends[count] = writer.position;
     hashA ^= wordsA[slot]!;
     hashB ^= wordsB[slot]!;
-    bytes += entryBytes;
     count++;
   }
   if (end <= rangeStart) return null;
@@ -134,9 +136,8 @@ export function buildPositionalPage(
     rangeEnd: end,
     hashA: hashA >>> 0,
     hashB: hashB >>> 0,
-    heartbeats: heartbeats.subarray(0, count),
-    maxVersions: maxVersions.subarray(0, count),
-    statuses: statuses.subarray(0, count),
+    count,
+    entries: output.slice(0, writer.position),
   };
 }
 

@@ -103,11 +103,7 @@ export function explicitPageHeaderLength(rangeStart: number, rangeEnd: number, c
 export function pageLength(page: Page | null): number {
   if (page === null) return 1;
   if (page.kind === 'positional') {
-    let length = positionalPageHeaderLength(page.rangeStart, page.rangeEnd, page.heartbeats.length);
-    for (let i = 0; i < page.heartbeats.length; i++) {
-      length += positionalEntryLength(page.heartbeats[i]!, page.maxVersions[i]!, page.statuses[i]!);
-    }
-    return length;
+    return positionalPageHeaderLength(page.rangeStart, page.rangeEnd, page.count) + page.entries.length;
   }
   let length = explicitPageHeaderLength(page.rangeStart, page.rangeEnd, page.entries.length);
   for (const entry of page.entries) length += memberEntryLength(entry);
@@ -215,12 +211,8 @@ function writePage(writer: Writer, page: Page | null): void {
     writer.varint(page.rangeEnd);
     writer.u32(page.hashA);
     writer.u32(page.hashB);
-    const count = page.heartbeats.length;
-    writer.varint(count);
-    for (let i = 0; i < count; i++) {
-      writer.varint(page.heartbeats[i]!);
-      writer.varint(page.maxVersions[i]! * 4 + page.statuses[i]!);
-    }
+    writer.varint(page.count);
+    writer.raw(page.entries);
     return;
   }
   writer.u8(2);
@@ -280,6 +272,75 @@ export function writeMessage(writer: Writer, message: Message): void {
   }
 }
 
+/** A positional page from columns (tests, tools, fixtures); the core writes entries directly instead. */
+export function positionalPage(fields: {
+  readonly rangeStart: number;
+  readonly rangeEnd: number;
+  readonly hashA: number;
+  readonly hashB: number;
+  readonly heartbeats: ArrayLike<number>;
+  readonly maxVersions: ArrayLike<number>;
+  readonly statuses: ArrayLike<number>;
+}): PositionalPage {
+  const count = fields.heartbeats.length;
+  let length = 0;
+  for (let i = 0; i < count; i++) {
+    length += positionalEntryLength(fields.heartbeats[i]!, fields.maxVersions[i]!, fields.statuses[i]!);
+  }
+  const entries = new Uint8Array(length);
+  const writer = new Writer(entries);
+  for (let i = 0; i < count; i++) {
+    writer.varint(fields.heartbeats[i]!);
+    writer.varint(fields.maxVersions[i]! * 4 + fields.statuses[i]!);
+  }
+  const { rangeStart, rangeEnd, hashA, hashB } = fields;
+  return { kind: 'positional', rangeStart, rangeEnd, hashA, hashB, count, entries };
+}
+
+/** The columns of a positional page (for tests and tools; the core reads entries in place). */
+export function positionalEntries(page: PositionalPage): {
+  heartbeats: number[];
+  maxVersions: number[];
+  statuses: number[];
+} {
+  const cursor = new VarintCursor(page.entries);
+  const heartbeats: number[] = [];
+  const maxVersions: number[] = [];
+  const statuses: number[] = [];
+  for (let i = 0; i < page.count; i++) {
+    heartbeats.push(cursor.next());
+    const packed = cursor.next();
+    statuses.push(packed % 4);
+    maxVersions.push(Math.floor(packed / 4));
+  }
+  return { heartbeats, maxVersions, statuses };
+}
+
+/**
+ * Reads varints one after the other from bytes already validated (a decoded positional page, or one built
+ * locally): no bounds checks, no allocation per value.
+ */
+export class VarintCursor {
+  readonly bytes: Uint8Array;
+  position: number;
+
+  constructor(bytes: Uint8Array, position = 0) {
+    this.bytes = bytes;
+    this.position = position;
+  }
+
+  next(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = this.bytes[this.position++]!;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+  }
+}
+
 export function encode(message: Message): Uint8Array {
   const bytes = new Uint8Array(encodedLength(message));
   const writer = new Writer(bytes);
@@ -328,16 +389,11 @@ function readPage(reader: Reader, limits: DecodeLimits): Page | null {
     const hashA = reader.u32();
     const hashB = reader.u32();
     const count = reader.count(limits.listCountMax, 2);
-    // One backing buffer for all three columns: a simulated 10,000-node round decodes 20,000 pages.
-    const buffer = new ArrayBuffer(count * 17);
-    const heartbeats = new Float64Array(buffer, 0, count);
-    const maxVersions = new Float64Array(buffer, count * 8, count);
-    const statuses = new Uint8Array(buffer, count * 16, count);
+    // Validate every entry where it lies, then keep a view of them: receivers read them in place.
+    const first = reader.position;
     for (let i = 0; i < count; i++) {
-      heartbeats[i] = reader.varint(COUNTER_MAX);
-      const packed = reader.varint(COUNTER_MAX * 4 + 3);
-      statuses[i] = packed % 4;
-      maxVersions[i] = Math.floor(packed / 4);
+      reader.varint(COUNTER_MAX);
+      reader.varint(COUNTER_MAX * 4 + 3);
     }
     const page: PositionalPage = {
       kind: 'positional',
@@ -345,9 +401,8 @@ function readPage(reader: Reader, limits: DecodeLimits): Page | null {
       rangeEnd,
       hashA,
       hashB,
-      heartbeats,
-      maxVersions,
-      statuses,
+      count,
+      entries: reader.bytes.subarray(first, reader.position),
     };
     return page;
   }

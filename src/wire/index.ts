@@ -2,3 +2,4 @@
 export * from './codec.js';
 export * from './messages.js';
 export { stringLength, utf8Length, varintLength } from './varint.js';
+export { Writer } from './writer.js';

@@ -42,10 +42,15 @@ export interface MemberEntry {
 }
 
 /**
- * A compact page: heartbeats, statuses and versions of every member whose key lies in
+ * A compact page: heartbeat, status and version of every live member whose key lies in
  * [rangeStart, rangeEnd), listed in key order without names. It is only meaningful to a receiver whose own
- * members in that range hash to the same `hashA`/`hashB`; otherwise the receiver ignores it and answers with
- * an explicit page.
+ * live members in that range hash to the same `hashA`/`hashB`; otherwise the receiver ignores it and answers
+ * with an explicit page.
+ *
+ * The entries stay as they are on the wire: `count` pairs of varints (heartbeat, then maxVersion * 4 +
+ * status index). Builders write them once, the codec copies them, decoders validate and keep a view, and the
+ * receiver reads them in place: no per-member arrays on the hot path. `positionalPage` and
+ * `positionalEntries` (codec.ts) convert from and to columns.
  */
 export interface PositionalPage {
   readonly kind: 'positional';
@@ -53,10 +58,8 @@ export interface PositionalPage {
   readonly rangeEnd: number;
   readonly hashA: number;
   readonly hashB: number;
-  readonly heartbeats: ArrayLike<number>;
-  readonly maxVersions: ArrayLike<number>;
-  /** Index into MEMBER_STATUSES per member. */
-  readonly statuses: ArrayLike<number>;
+  readonly count: number;
+  readonly entries: Uint8Array;
 }
 
 /** Every member the sender knows in [rangeStart, rangeEnd), with names: used to reconcile differing sets. */

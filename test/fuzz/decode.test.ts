@@ -22,6 +22,7 @@ import {
   type MemberEntry,
   type Message,
   type OwnerDelta,
+  positionalPage,
 } from '../../src/wire/index.js';
 
 const SEED = 20_240_601;
@@ -139,8 +140,7 @@ const synWith = (news: number, page: 'explicit' | 'positional' | null, pageCount
       page === 'explicit'
         ? { kind: 'explicit', rangeStart: 0, rangeEnd: 10, entries: members(pageCount) }
         : page === 'positional'
-          ? {
-              kind: 'positional',
+          ? positionalPage({
               rangeStart: 0,
               rangeEnd: 10,
               hashA: 0,
@@ -148,7 +148,7 @@ const synWith = (news: number, page: 'explicit' | 'positional' | null, pageCount
               heartbeats: new Array(pageCount).fill(1),
               maxVersions: new Array(pageCount).fill(0),
               statuses: new Array(pageCount).fill(0),
-            }
+            })
           : null,
   },
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
+  positionalPage as buildPositionalPage,
   CLUSTER_NAME_BYTES_MAX,
   COUNTER_MAX,
   DEFAULT_DECODE_LIMITS,
@@ -143,25 +144,20 @@ const keySpaceRange = fc
   .tuple(keySpacePoint, keySpacePoint)
   .map(([left, right]) => ({ rangeStart: Math.min(left, right), rangeEnd: Math.max(left, right) }));
 
-/** Positional pages with columns as plain arrays or as typed arrays (both are what callers hand the encoder). */
+/** Positional pages built from random columns, as tools build them (the core writes the same bytes). */
 function positionalPage(sizes: Sizes): fc.Arbitrary<Page> {
   const row = fc.tuple(counter, counter, fc.integer({ min: 0, max: 3 }));
-  return fc
-    .tuple(keySpaceRange, word32, word32, fc.array(row, { maxLength: sizes.listMax * 3 }), fc.boolean())
-    .map(([range, hashA, hashB, rows, typed]): Page => {
-      const heartbeats = rows.map((columns) => columns[0]);
-      const maxVersions = rows.map((columns) => columns[1]);
-      const statuses = rows.map((columns) => columns[2]);
-      return {
-        kind: 'positional',
+  return fc.tuple(keySpaceRange, word32, word32, fc.array(row, { maxLength: sizes.listMax * 3 })).map(
+    ([range, hashA, hashB, rows]): Page =>
+      buildPositionalPage({
         ...range,
         hashA,
         hashB,
-        heartbeats: typed ? Float64Array.from(heartbeats) : heartbeats,
-        maxVersions: typed ? Float64Array.from(maxVersions) : maxVersions,
-        statuses: typed ? Uint8Array.from(statuses) : statuses,
-      };
-    });
+        heartbeats: rows.map((columns) => columns[0]),
+        maxVersions: rows.map((columns) => columns[1]),
+        statuses: rows.map((columns) => columns[2]),
+      }),
+  );
 }
 
 function explicitPage(sizes: Sizes): fc.Arbitrary<Page> {
@@ -238,8 +234,8 @@ function message(sizes: Sizes): fc.Arbitrary<Message> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// What the codec legitimately changes: lone surrogates become U+FFFD (UTF-8 cannot carry them), and
-// positional page columns come back as typed arrays.
+// What the codec legitimately changes: lone surrogates become U+FFFD (UTF-8 cannot carry them). A decoded
+// positional page's entries are a view into the frame, equal byte for byte to what was encoded.
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -247,15 +243,8 @@ function normalise(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd');
   if (Array.isArray(value)) return value.map(normalise);
   if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Uint8Array) return Uint8Array.from(value);
   const record = value as Record<string, unknown>;
-  if (record.kind === 'positional') {
-    return {
-      ...record,
-      heartbeats: Float64Array.from(record.heartbeats as ArrayLike<number>),
-      maxVersions: Float64Array.from(record.maxVersions as ArrayLike<number>),
-      statuses: Uint8Array.from(record.statuses as ArrayLike<number>),
-    };
-  }
   return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, normalise(item)]));
 }
 

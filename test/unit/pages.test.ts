@@ -24,6 +24,7 @@ import {
   type MemberEntry,
   memberEntryLength,
   type Page,
+  positionalEntries,
   positionalEntryLength,
   positionalPageHeaderLength,
 } from '../../src/wire/index.js';
@@ -134,18 +135,20 @@ function checkPositional({ table, start, end, budget }: PageCase): void {
   assert.ok(page.rangeEnd > start && page.rangeEnd <= end, `covered end ${page.rangeEnd}: ${label}`);
   assert.ok(encodedPageBytes(page) <= budget, `${encodedPageBytes(page)} bytes: ${label}`);
   const covered = slotsIn(table, start, page.rangeEnd);
+  const columns = positionalEntries(page);
+  assert.equal(page.count, covered.length, label);
   assert.deepEqual(
-    Array.from(page.heartbeats),
+    columns.heartbeats,
     covered.map((slot) => table.heartbeats[slot]),
     label,
   );
   assert.deepEqual(
-    Array.from(page.maxVersions),
+    columns.maxVersions,
     covered.map((slot) => table.maxVersions[slot]),
     label,
   );
   assert.deepEqual(
-    Array.from(page.statuses),
+    columns.statuses,
     covered.map((slot) => table.statuses[slot]),
     label,
   );
@@ -243,7 +246,7 @@ test('a page of the whole key space covers every member it lists when they fit',
   const page = buildPositionalPage(table, 0, KEY_SPACE_END, 1400);
   assert.ok(page !== null);
   assert.equal(page.rangeEnd, KEY_SPACE_END);
-  assert.equal(page.heartbeats.length, live);
+  assert.equal(page.count, live);
   const explicit = buildExplicitPage(table, 0, KEY_SPACE_END, 4000, (slot) => entryOf(table, slot));
   assert.equal(explicit?.entries.length, 30, 'an explicit page lists the dead members too');
   assert.equal(explicit?.rangeEnd, KEY_SPACE_END);
@@ -297,7 +300,7 @@ test('for every budget, members sharing a 32-bit key are covered together or not
       buildExplicitPage(table, 0, KEY_SPACE_END, budget, (slot) => entryOf(table, slot)),
     ]) {
       if (page === null) continue;
-      const count = page.kind === 'positional' ? page.heartbeats.length : page.entries.length;
+      const count = page.kind === 'positional' ? page.count : page.entries.length;
       const covered = slotsIn(table, 0, KEY_SPACE_END, page.kind === 'positional').slice(0, count);
       const pair = covered.filter((slot) => table.keys[slot] === key).length;
       assert.ok(pair === 0 || pair === 2, `budget ${budget}: ${pair} of the colliding pair covered`);
@@ -351,7 +354,7 @@ test('a positional page lists at most entriesMax members and ends on the next me
   const table = makeTable(names(300), 11);
   const page = buildPositionalPage(table, 0, KEY_SPACE_END, 4000, 40);
   assert.ok(page !== null);
-  assert.equal(page.heartbeats.length, 40);
+  assert.equal(page.count, 40);
   const covered = slotsIn(table, 0, page.rangeEnd);
   assert.equal(covered.length, 40);
   const next = nextGroup(table, page.rangeEnd, KEY_SPACE_END);
