@@ -1294,8 +1294,16 @@ export class GossipNode {
     );
   }
 
+  /** One map reused for every exchange (each is handled within one synchronous step). */
+  readonly #knowledge = new Map<number, PeerKnowledge>();
+
+  #scratchKnowledge(): Map<number, PeerKnowledge> {
+    this.#knowledge.clear();
+    return this.#knowledge;
+  }
+
   #onSyn(from: string, digest: Digest): void {
-    const knowledge = new Map<number, PeerKnowledge>();
+    const knowledge = this.#scratchKnowledge();
     const { peerSlot, pageMatched } = this.#learnDigest(digest, knowledge);
     const page = digest.page;
     const reply =
@@ -1308,7 +1316,7 @@ export class GossipNode {
   }
 
   #onSynAck(digest: Digest, deltas: readonly OwnerDelta[]): void {
-    const knowledge = new Map<number, PeerKnowledge>();
+    const knowledge = this.#scratchKnowledge();
     const { peerSlot } = this.#learnDigest(digest, knowledge);
     for (const delta of deltas) this.#applyDelta(delta);
     if (peerSlot < 0) return;

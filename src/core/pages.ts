@@ -25,11 +25,34 @@ import {
   type PositionalPage,
   positionalPageHeaderLength,
   varintLength,
-  Writer,
 } from '../wire/index.js';
 import { type MemberTable, STATUS_SUSPECT } from './member-table.js';
 
 export const KEY_SPACE_END = 2 ** 32;
+
+/**
+ * Writes an unsigned LEB128 varint at `position` and returns the position after it. The page builder's own
+ * copy of the codec's encoding (same bytes, see wire/writer.ts): it runs for every member of every page, and
+ * bit operations on values below 2^28 are several times cheaper than the general path.
+ */
+function writeVarint(bytes: Uint8Array, position: number, value: number): number {
+  let at = position;
+  let rest = value;
+  if (rest < 0x10000000) {
+    while (rest >= 0x80) {
+      bytes[at++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    bytes[at++] = rest;
+    return at;
+  }
+  while (rest >= 0x80) {
+    bytes[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes[at++] = rest;
+  return at;
+}
 
 let scratchSlots = new Int32Array(256);
 let scratchEnds = new Int32Array(256);
@@ -93,7 +116,7 @@ export function buildPositionalPage(
   const capacity = Math.min(total - first, (budgetBytes - headerMax) >> 1, entriesMax);
   // Entries are written as varints straight into reused scratch space, then copied out once.
   const { slots: included, ends, bytes: output } = scratch(capacity, budgetBytes);
-  const writer = new Writer(output);
+  let written = 0;
   let count = 0;
   let end = rangeEnd;
   let hashA = 0;
@@ -108,7 +131,7 @@ export function buildPositionalPage(
     const packed = maxVersions[slot]! * 4 + status;
     if (
       count === capacity ||
-      headerMax + writer.position + varintLength(heartbeat) + varintLength(packed) > budgetBytes
+      headerMax + written + varintLength(heartbeat) + varintLength(packed) > budgetBytes
     ) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
@@ -118,13 +141,12 @@ export function buildPositionalPage(
         hashA ^= wordsA[dropped]!;
         hashB ^= wordsB[dropped]!;
       }
-      writer.position = count === 0 ? 0 : ends[count - 1]!;
+      written = count === 0 ? 0 : ends[count - 1]!;
       break;
     }
-    writer.varint(heartbeat);
-    writer.varint(packed);
+    written = writeVarint(output, writeVarint(output, written, heartbeat), packed);
     included[count] = slot;
-    ends[count] = writer.position;
+    ends[count] = written;
     hashA ^= wordsA[slot]!;
     hashB ^= wordsB[slot]!;
     count++;
@@ -137,7 +159,7 @@ export function buildPositionalPage(
     hashA: hashA >>> 0,
     hashB: hashB >>> 0,
     count,
-    entries: output.slice(0, writer.position),
+    entries: output.slice(0, written),
   };
 }
 

@@ -7,6 +7,23 @@
 // ignoreBOM: a leading U+FEFF is part of the string, not a byte-order mark to strip (names must round-trip).
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Recently decoded short ASCII strings by hash of their bytes; bounded: cleared when it fills up. */
+const recentStrings = new Map<number, string>();
+const RECENT_STRINGS_MAX = 8192;
+
+function internAscii(bytes: Uint8Array, start: number, length: number, hash: number): string {
+  const known = recentStrings.get(hash);
+  if (known !== undefined && known.length === length) {
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = known.charCodeAt(i) === bytes[start + i];
+    if (same) return known;
+  }
+  const text = String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
+  if (recentStrings.size >= RECENT_STRINGS_MAX) recentStrings.clear();
+  recentStrings.set(hash, text);
+  return text;
+}
+
 export class DecodeFailure extends Error {
   override readonly name = 'DecodeFailure';
   readonly reason: string;
@@ -89,15 +106,21 @@ export class Reader {
     const start = this.position;
     this.position += length;
     if (length < 64) {
-      // Short ASCII strings (names, keys) are the common case, and building them directly beats a decoder call.
+      // Short ASCII strings (names, addresses, keys) are the common case, and they repeat: every digest
+      // names its sender. Hash them while checking they are ASCII, and hand back the string decoded last
+      // time for the same bytes (verified character by character), so a steady stream of frames allocates
+      // no strings at all.
       let ascii = true;
-      for (let i = start; i < start + length && ascii; i++) ascii = this.bytes[i]! < 0x80;
-      // One allocation for the string, instead of one per character appended.
-      if (ascii)
-        return String.fromCharCode.apply(
-          null,
-          this.bytes.subarray(start, start + length) as unknown as number[],
-        );
+      let hash = 0x811c9dc5 ^ length;
+      for (let i = start; i < start + length; i++) {
+        const byte = this.bytes[i]!;
+        if (byte >= 0x80) {
+          ascii = false;
+          break;
+        }
+        hash = Math.imul(hash ^ byte, 0x01000193);
+      }
+      if (ascii) return internAscii(this.bytes, start, length, hash >>> 0);
     }
     try {
       return decoder.decode(this.bytes.subarray(start, start + length));
