@@ -28,7 +28,6 @@ import {
   utf8Length,
   VarintCursor,
   type VerdictNote,
-  varintLength,
 } from '../wire/index.js';
 import { assert } from './assert.js';
 import { buildDelta, type DeltaCandidate, type DeltaSource, packDeltas, planDelta } from './deltas.js';
