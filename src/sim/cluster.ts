@@ -20,10 +20,11 @@ import {
 } from '../core/index.js';
 import { PlainFrameCodec } from '../runtime/frame-codec.js';
 import { Runner } from '../runtime/runner.js';
-import type { Scheduler, Transport, TransportHandlers } from '../runtime/transport.js';
+import type { Scheduler } from '../runtime/transport.js';
 import type { MemberEntry, Message, SyncMessage } from '../wire/index.js';
 import { EventQueue } from './event-queue.js';
-import { type Endpoint, type HostState, type LinkModel, SimNetwork } from './network.js';
+import { type HostState, type LinkModel, SimNetwork } from './network.js';
+import { type HeldDelivery, SimTransport } from './transport.js';
 
 export interface SimClusterOptions {
   readonly nodes: number;
@@ -53,7 +54,7 @@ export function hostAddress(index: number): string {
 
 export type EventListener = (host: SimHost, event: ClusterEvent) => void;
 
-export class SimHost implements Endpoint {
+export class SimHost {
   readonly index: number;
   readonly name: string;
   readonly address: string;
@@ -61,18 +62,14 @@ export class SimHost implements Endpoint {
   node!: GossipNode;
   runner!: Runner;
   restarts = 0;
-  bytesSent = 0;
-  #cluster: SimCluster;
-  #handlers: TransportHandlers | null = null;
-  #held: (() => void) | null = null;
-  #buffer: {
-    channel: 'datagram' | 'stream' | 'probe';
-    bytes: Uint8Array;
-    from: string;
-    outcome?: ProbeOutcome;
-  }[] = [];
-  #bufferedBytes = 0;
   bufferDrops = 0;
+  #cluster: SimCluster;
+  #transport: SimTransport | null = null;
+  /** Bytes sent by the transports of earlier incarnations of this host. */
+  #bytesBefore = 0;
+  #heldWake: (() => void) | null = null;
+  #buffer: HeldDelivery[] = [];
+  #bufferedBytes = 0;
   #timerToken = 0;
 
   constructor(cluster: SimCluster, index: number) {
@@ -82,31 +79,33 @@ export class SimHost implements Endpoint {
     this.address = hostAddress(index);
   }
 
-  attach(handlers: TransportHandlers): void {
-    this.#handlers = handlers;
+  get bytesSent(): number {
+    return this.#bytesBefore + (this.#transport?.stats.bytesSent ?? 0);
   }
 
-  deliver(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void {
-    if (this.state === 'stalled') {
-      if (channel === 'datagram' && this.#bufferedBytes + bytes.length > STALL_BUFFER_BYTES) {
+  /** A fresh transport for a (re)started process, replacing the previous incarnation's. */
+  openTransport(datagramBytesMax: number): SimTransport {
+    if (this.#transport !== null) {
+      this.#bytesBefore += this.#transport.stats.bytesSent;
+      void this.#transport.close();
+    }
+    this.#transport = new SimTransport(this.#cluster.network, this.address, {
+      datagramBytesMax,
+      host: { state: () => this.state, hold: (delivery) => this.#hold(delivery) },
+    });
+    return this.#transport;
+  }
+
+  /** While stalled, the kernel keeps what arrives: datagrams up to the socket buffer, streams and probes. */
+  #hold(delivery: HeldDelivery): void {
+    if (delivery.channel === 'datagram') {
+      if (this.#bufferedBytes + delivery.bytes.length > STALL_BUFFER_BYTES) {
         this.bufferDrops++;
         return;
       }
-      this.#bufferedBytes += bytes.length;
-      this.#buffer.push({ channel, bytes, from });
-      return;
+      this.#bufferedBytes += delivery.bytes.length;
     }
-    if (this.state !== 'running' || this.#handlers === null) return;
-    if (channel === 'datagram') this.#handlers.onDatagram(bytes, from);
-    else this.#handlers.onStream(bytes, from);
-  }
-
-  deliverProbeResult(address: string, outcome: ProbeOutcome): void {
-    if (this.state === 'stalled') {
-      this.#buffer.push({ channel: 'probe', bytes: new Uint8Array(0), from: address, outcome });
-      return;
-    }
-    if (this.state === 'running') this.#handlers?.onProbeResult(address, outcome);
+    this.#buffer.push(delivery);
   }
 
   /** A scheduler bound to this host: timers wait while the process is stopped and die with it. */
@@ -119,31 +118,13 @@ export class SimHost implements Endpoint {
         if (!Number.isFinite(timeMs)) return;
         queue.at(Math.max(timeMs, queue.now), () => {
           if (token !== this.#timerToken) return;
-          if (this.state === 'stalled') this.#held = wake;
+          if (this.state === 'stalled') this.#heldWake = wake;
           else if (this.state === 'running') wake();
         });
       },
       cancel: () => {
         this.#timerToken++;
       },
-    };
-  }
-
-  transport(): Transport {
-    const network = this.#cluster.network;
-    return {
-      localAddress: this.address,
-      attach: (handlers) => this.attach(handlers),
-      sendDatagram: (to, bytes) => {
-        this.bytesSent += bytes.length;
-        network.sendDatagram(this.address, to, bytes);
-      },
-      sendStream: (to, bytes) => {
-        this.bytesSent += bytes.length;
-        network.sendStream(this.address, to, bytes);
-      },
-      probe: (to) => network.probe(this.address, to),
-      close: async () => {},
     };
   }
 
@@ -158,25 +139,29 @@ export class SimHost implements Endpoint {
     if (this.state !== 'stalled') return;
     this.state = 'running';
     // A late timer first, as the runner detects the stall from its lateness; then the socket backlog.
-    const held = this.#held;
-    this.#held = null;
-    held?.();
-    const buffered = this.#buffer;
+    const wake = this.#heldWake;
+    this.#heldWake = null;
+    wake?.();
+    const held = this.#buffer;
     this.#buffer = [];
     this.#bufferedBytes = 0;
-    for (const item of buffered) {
+    for (const delivery of held) {
       if (this.state !== 'running') break;
-      if (item.channel === 'probe') this.#handlers?.onProbeResult(item.from, item.outcome!);
-      else this.deliver(item.channel, item.bytes, item.from);
+      this.#transport?.deliverNow(delivery);
     }
   }
 
+  /**
+   * The process dies ('process': its host still answers, so connections to its port are refused) or the
+   * whole host goes silent ('host': nothing answers, probes time out).
+   */
   crash(mode: 'process' | 'host'): void {
     this.state = mode === 'process' ? 'crashed' : 'host-down';
     this.runner.stop();
-    this.#held = null;
+    this.#heldWake = null;
     this.#buffer = [];
     this.#bufferedBytes = 0;
+    if (mode === 'process' && this.#transport !== null) void this.#transport.close();
   }
 }
 
@@ -211,7 +196,6 @@ export class SimCluster {
     for (let index = 0; index < options.nodes; index++) {
       const host = new SimHost(this, index);
       this.hosts.push(host);
-      this.network.register(host.address, host);
       this.#boot(host);
     }
   }
@@ -244,7 +228,7 @@ export class SimCluster {
     host.node.listenTo(this.#eventTypes);
     host.runner = new Runner({
       node: host.node,
-      transport: host.transport(),
+      transport: host.openTransport(options.datagramBytesMax),
       scheduler: host.scheduler(),
       codec,
       onEvent: (event) => {

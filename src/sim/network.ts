@@ -60,6 +60,15 @@ export interface NetworkStats {
 
 export type PacketMutator = (from: string, to: string, bytes: Uint8Array) => Uint8Array;
 
+/** An address is held by an open transport already. */
+export class SimAddressInUseError extends Error {
+  override readonly name = 'SimAddressInUseError';
+  readonly code = 'ADDRESS_IN_USE';
+  constructor(address: string) {
+    super(`address ${address} is already in use`);
+  }
+}
+
 export class SimNetwork {
   readonly model: LinkModel;
   readonly stats: NetworkStats = {
@@ -88,8 +97,14 @@ export class SimNetwork {
     this.model = { ...DEFAULT_LINK_MODEL, ...model };
   }
 
+  /** Attaches an endpoint to an address; throws SimAddressInUseError if an open endpoint holds it. */
   register(address: string, endpoint: Endpoint): void {
+    if (this.#endpoints.has(address)) throw new SimAddressInUseError(address);
     this.#endpoints.set(address, endpoint);
+  }
+
+  unregister(address: string, endpoint: Endpoint): void {
+    if (this.#endpoints.get(address) === endpoint) this.#endpoints.delete(address);
   }
 
   /** Splits the hosts into groups (an array of address lists); unlisted hosts form group 0. */
@@ -181,18 +196,26 @@ export class SimNetwork {
     });
   }
 
-  /** A stream carries one frame reliably; a cut link or a missing process fails the connection. */
-  sendStream(from: string, to: string, bytes: Uint8Array): void {
+  /**
+   * A stream carries one frame reliably; a cut link or a missing process fails the connection. `settled`
+   * learns which, when the connection would have completed or failed.
+   */
+  sendStream(from: string, to: string, bytes: Uint8Array, settled?: (delivered: boolean) => void): void {
     this.stats.streamsSent++;
     if (this.blocked(from, to) || this.blocked(to, from)) {
       this.stats.streamsBlocked++;
+      this.#queue.after(this.model.probeTimeoutMs, () => settled?.(false));
       return;
     }
     // A handshake round trip, then the bytes at about 100 MB/s.
     const delay = 3 * this.#delay() + bytes.length / 100_000;
     this.#queue.after(delay, () => {
       const endpoint = this.#endpoints.get(to);
-      if (endpoint === undefined || endpoint.state === 'crashed' || endpoint.state === 'host-down') return;
+      if (endpoint === undefined || endpoint.state === 'crashed' || endpoint.state === 'host-down') {
+        settled?.(false);
+        return;
+      }
+      settled?.(true);
       endpoint.deliver('stream', bytes, from);
     });
   }
@@ -203,15 +226,11 @@ export class SimNetwork {
     const target = this.#endpoints.get(to);
     let outcome: ProbeOutcome;
     let delay = this.#delay() + this.#delay();
-    if (
-      this.blocked(from, to) ||
-      this.blocked(to, from) ||
-      target === undefined ||
-      target.state === 'host-down'
-    ) {
+    if (this.blocked(from, to) || this.blocked(to, from) || target?.state === 'host-down') {
       outcome = 'timeout';
       delay = this.model.probeTimeoutMs;
-    } else if (target.state === 'crashed') {
+    } else if (target === undefined || target.state === 'crashed') {
+      // Nothing listens at that address (the process is gone, or never was): the host refuses.
       outcome = 'refused';
     } else {
       outcome = 'reachable';

@@ -2,8 +2,9 @@
  * Proves that every transport keeps the one Transport contract the runner relies on: one suite of
  * behaviours (datagram round trip with a usable sender address, oversize datagrams dropped and counted, a
  * 1 MiB stream, failed streams and probe outcomes, exclusive addresses released by close, no handler after
- * close, garbage datagrams delivered without harm) runs against MemoryTransport, NetTransport on 127.0.0.1
- * and NetTransport on ::1. A second suite covers what only sockets can do wrong: hostile inbound streams,
+ * close, garbage datagrams delivered without harm) runs against MemoryTransport, the simulator's
+ * SimTransport (its virtual clock driven at the pace of the wall clock here), NetTransport on 127.0.0.1 and
+ * NetTransport on ::1. A second suite covers what only sockets can do wrong: hostile inbound streams,
  * wildcard binds and IPv4-mapped peers, and option validation.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ProbeOutcome } from '../../src/core/index.js';
+import { SeededRandom } from '../../src/core/index.js';
 import { parseAddress } from '../../src/runtime/address.js';
 import {
   MemoryAddressInUseError,
@@ -25,6 +27,9 @@ import {
   type NetTransportOptions,
 } from '../../src/runtime/net-transport.js';
 import type { Transport } from '../../src/runtime/transport.js';
+import { EventQueue } from '../../src/sim/event-queue.js';
+import { SimAddressInUseError, SimNetwork } from '../../src/sim/network.js';
+import { SimTransport } from '../../src/sim/transport.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Harness: what differs between transports
@@ -70,6 +75,34 @@ function memoryHarness(): Harness {
     },
     async sendRawDatagram(_t, to, bytes) {
       raw ??= await open('raw-sender:1');
+      raw.sendDatagram(to, bytes);
+    },
+  };
+}
+
+/**
+ * The simulator's transport over a SimNetwork whose virtual clock follows the wall clock (a timer advances
+ * it every few milliseconds), so the suite's wall-clock polling sees its deliveries.
+ */
+function simHarness(): Harness {
+  const queue = new EventQueue();
+  const network = new SimNetwork(queue, new SeededRandom(7));
+  const origin = performance.now();
+  setInterval(() => queue.runUntil(performance.now() - origin), 2).unref();
+  let next = 0;
+  const open = (address: string, options: OpenOptions = {}): Promise<ContractTransport> =>
+    new Promise((resolve) => resolve(new SimTransport(network, address, options)));
+  let raw: ContractTransport | null = null;
+  return {
+    name: 'SimTransport (the simulator)',
+    open: (options) => open(`sim-${++next}:7946`, options),
+    openAt: (address) => open(address),
+    assertAddressInUse(error) {
+      assert.ok(error instanceof SimAddressInUseError, String(error));
+      assert.equal(error.code, 'ADDRESS_IN_USE');
+    },
+    async sendRawDatagram(_t, to, bytes) {
+      raw ??= await open('sim-raw-sender:1');
       raw.sendDatagram(to, bytes);
     },
   };
@@ -457,6 +490,7 @@ describe('NetTransport: binding and addresses', () => {
 const ipv6Missing = await loopbackMissing('::1');
 
 contract(memoryHarness());
+contract(simHarness());
 contract(netHarness('127.0.0.1'));
 netExtras('127.0.0.1');
 if (ipv6Missing === null) {
