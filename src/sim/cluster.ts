@@ -13,7 +13,6 @@ import {
   GossipNode,
   type GossipOptions,
   memberKey,
-  type ProbeOutcome,
   resolveGossipOptions,
   SeededRandom,
   StringPool,
