@@ -6,7 +6,7 @@
  * value per member, so a 10,000-member cluster exports as many series as a 3-member one; phi is exported as
  * a histogram over members and as its maximum.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CORE_COUNTER_NAMES } from '../core/index.js';
 import type { GrapevineNode } from '../runtime/node-api.js';
 import { MEMBER_STATUSES, type Message } from '../wire/index.js';
@@ -224,7 +224,50 @@ function healthMetrics(registry: Registry, node: GrapevineNode): void {
   );
 }
 
-/** The registry for one node; `processMetrics` adds Node's own (CPU, memory, GC, handles). */
+/**
+ * The process's own CPU, memory and start time, read when scraped. Not prom-client's default set: it
+ * samples event-loop delay every 10 ms (100 wake-ups a second, most of an idle agent's CPU), and the node's
+ * loop monitor already exports the lag.
+ */
+function processMetrics(registry: Registry): void {
+  new Counter({
+    name: 'grapevine_process_cpu_seconds_total',
+    help: 'User and system CPU time of this process.',
+    registers: [registry],
+    collect() {
+      const usage = process.cpuUsage();
+      this.reset();
+      this.inc((usage.user + usage.system) / 1e6);
+    },
+  });
+  new Gauge({
+    name: 'grapevine_process_resident_memory_bytes',
+    help: 'Resident set size of this process.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  new Gauge({
+    name: 'grapevine_process_heap_used_bytes',
+    help: 'V8 heap in use.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage().heapUsed);
+    },
+  });
+  const startedAtSeconds = Date.now() / 1000 - process.uptime();
+  new Gauge({
+    name: 'grapevine_process_start_time_seconds',
+    help: 'When this process started, in seconds since the epoch.',
+    registers: [registry],
+    collect() {
+      this.set(startedAtSeconds);
+    },
+  });
+}
+
+/** The registry for one node; `processMetrics` adds the process's own CPU and memory. */
 export function createNodeMetrics(
   node: GrapevineNode,
   options: { processMetrics?: boolean } = {},
@@ -233,10 +276,6 @@ export function createNodeMetrics(
   trafficMetrics(registry, node);
   membershipMetrics(registry, node);
   healthMetrics(registry, node);
-  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second, a visible share of
-  // an idle agent's CPU. 100 ms is plenty for a lag metric (the loop monitor has its own, too).
-  if (options.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: 'grapevine_', eventLoopMonitoringPrecision: 100 });
-  }
+  if (options.processMetrics ?? true) processMetrics(registry);
   return { registry, contentType: registry.contentType, render: () => registry.metrics() };
 }

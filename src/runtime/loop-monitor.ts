@@ -3,28 +3,28 @@
  * SIGSTOP. Such a stall must reach the core (`runner.reportStall`), or a node that was frozen would wake up
  * and accuse peers whose heartbeats it simply did not read.
  *
- * Two instruments: perf_hooks.monitorEventLoopDelay keeps a histogram of loop delay for the metrics (p99,
- * max), and a cheap chain of timers measures its own lateness, which is what detects a stall: a timer due in
- * `resolutionMs` that fires 600 ms late means the loop was blocked for about 600 ms.
+ * One instrument: a cheap chain of timers measures its own lateness. A timer due in `resolutionMs` that
+ * fires 600 ms late means the loop was blocked for about 600 ms: that is a stall, and the last minute of
+ * such lateness samples gives the lag statistics for the metrics (p99, max).
  *
  * Invariant: one report per blocked period. Each timer is armed only after the previous one fired, and its
  * lateness is measured from its own arming, so a single blocked period shows up in exactly one timer.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 
 export interface LoopMonitorOptions {
   /** Called once per stall with how long the loop did not run, in milliseconds. */
   onStall(durationMs: number): void;
   /** Lateness that counts as a stall; default 300 ms (the runner's own stall threshold). */
   readonly thresholdMs?: number;
-  /** Period of the lateness timer and resolution of the delay histogram; default 20 ms. */
+  /** Period of the lateness timer; default 100 ms. */
   readonly resolutionMs?: number;
 }
 
 export interface LoopMonitorStats {
-  /** 99th percentile of event-loop delay since the monitor started. */
+  /** 99th percentile of event-loop delay over the last minute (600 samples at the default period). */
   readonly lagMsP99: number;
-  /** Largest event-loop delay seen since the monitor started. */
+  /** Largest event-loop delay over the same window. */
   readonly lagMsMax: number;
   /** Stalls reported so far. */
   readonly stalls: number;
@@ -37,18 +37,20 @@ export interface LoopMonitor {
 
 const DEFAULT_THRESHOLD_MS = 300;
 /**
- * 100 ms: fine enough to see a 300 ms stall, coarse enough to cost little. At 20 ms the monitor's two timers
- * woke an idle agent 100 times a second, most of its CPU at rest (the runner's own late-timer check catches
- * the stalls that matter to the failure detector anyway).
+ * 100 ms: fine enough to see a 300 ms stall, coarse enough to cost little. Sampling every 10 to 20 ms (what
+ * monitorEventLoopDelay needs to measure long delays at all: at 50 ms and above its histogram caps every
+ * sample at the resolution) woke an idle agent 100 times a second, most of its CPU at rest.
  */
 const DEFAULT_RESOLUTION_MS = 100;
-const NANOSECONDS_PER_MS = 1e6;
+/** Lateness samples kept for the lag statistics: one minute at the default resolution. */
+const SAMPLES_KEPT = 600;
 
 export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
   const thresholdMs = options.thresholdMs ?? DEFAULT_THRESHOLD_MS;
   const resolutionMs = Math.max(1, Math.round(options.resolutionMs ?? DEFAULT_RESOLUTION_MS));
-  const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
-  histogram.enable();
+  // The timer's own lateness is the loop's delay: kept in a ring for the lag statistics.
+  const samples = new Float64Array(SAMPLES_KEPT);
+  let sampled = 0;
   let stalls = 0;
   let stopped = false;
   let dueAtMs = 0;
@@ -63,8 +65,10 @@ export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
 
   const check = (): void => {
     if (stopped) return;
-    const latenessMs = performance.now() - dueAtMs;
+    const latenessMs = Math.max(0, performance.now() - dueAtMs);
     arm();
+    samples[sampled % SAMPLES_KEPT] = latenessMs;
+    sampled++;
     if (latenessMs > thresholdMs) {
       stalls++;
       options.onStall(latenessMs);
@@ -76,15 +80,12 @@ export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
     stop(): void {
       stopped = true;
       clearTimeout(timer);
-      histogram.disable();
     },
     stats(): LoopMonitorStats {
-      const count = histogram.count;
-      return {
-        lagMsP99: count === 0 ? 0 : histogram.percentile(99) / NANOSECONDS_PER_MS,
-        lagMsMax: count === 0 ? 0 : histogram.max / NANOSECONDS_PER_MS,
-        stalls,
-      };
+      const kept = Array.from(samples.subarray(0, Math.min(sampled, SAMPLES_KEPT))).sort((a, b) => a - b);
+      if (kept.length === 0) return { lagMsP99: 0, lagMsMax: 0, stalls };
+      const rank = Math.max(1, Math.ceil(0.99 * kept.length));
+      return { lagMsP99: kept[rank - 1]!, lagMsMax: kept[kept.length - 1]!, stalls };
     },
   };
 }
