@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { fnv1aString } from '../core/index.js';
+import { fnv1aString, GOSSIP_OPTION_SPECS } from '../core/index.js';
 import { formatTable, renderChart, type SimSummary, summarize } from '../sim/report.js';
 import { type RunReport, runScenario, SCENARIOS, type ScenarioName } from '../sim/scenarios.js';
 
@@ -23,6 +23,7 @@ interface SimFlags {
   silent: boolean;
   durationMs?: number;
   progress?: boolean;
+  set: Record<string, number>;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -45,6 +46,16 @@ function lossRate(value: string): number {
   if (!(parsed >= 0 && parsed < 1))
     throw new InvalidArgumentError('--loss must be a fraction from 0 to below 1 (0.1 = 10%)');
   return parsed;
+}
+
+/** `--set name=value`: any protocol option by its name (docs/configuration.md), numbers only. */
+function optionSetting(value: string, previous: Record<string, number>): Record<string, number> {
+  const match = /^([A-Za-z]+)=(-?[0-9.]+)$/.exec(value);
+  if (match === null) throw new InvalidArgumentError('--set takes name=number, for example eagerFanout=0');
+  const name = match[1]!;
+  if (!(name in GOSSIP_OPTION_SPECS))
+    throw new InvalidArgumentError(`--set: ${name} is not a protocol option`);
+  return { ...previous, [name]: Number(match[2]) };
 }
 
 /** A seed is a number, or a 40-character git commit hash (so CI can use its commit and still replay). */
@@ -93,6 +104,12 @@ export function registerSimCommand(program: Command): void {
       'calm, stall, partition and churn: length of the faulty phase',
       integer('--duration-ms', 1000, 86_400_000),
     )
+    .option(
+      '--set <name=value>',
+      'any other protocol option, repeatable (eagerFanout=0 spreads changes by rounds alone)',
+      optionSetting,
+      {},
+    )
     .option('--json', 'print one JSON object (an array with several --nodes) instead of a table', false)
     .option('--chart <file.svg>', 'write an SVG chart of the fraction of nodes informed per round')
     .option('--progress', 'show a progress bar (default: when stderr is a terminal)')
@@ -114,7 +131,7 @@ function runSim(flags: SimFlags): number {
       })
     : null;
   bar?.start(total, 0, { nodes: flags.nodes[0], seed: flags.seed });
-  const gossip = { fanout: flags.fanout, gossipIntervalMs: flags.intervalMs };
+  const gossip = { ...flags.set, fanout: flags.fanout, gossipIntervalMs: flags.intervalMs };
   for (const nodes of flags.nodes) {
     const started = performance.now();
     const reports: RunReport[] = [];
@@ -139,6 +156,7 @@ function runSim(flags: SimFlags): number {
         fanout: flags.fanout,
         intervalMs: flags.intervalMs,
         lossRate: flags.loss,
+        options: flags.set,
         wallSeconds: (performance.now() - started) / 1000,
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
       }),

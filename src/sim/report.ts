@@ -17,6 +17,8 @@ export interface SimSummary {
   readonly intervalMs: number;
   readonly runs: number;
   readonly lossRate: number;
+  /** Protocol options set for the run besides fanout and interval (`--set`); the rest are defaults. */
+  readonly options: Readonly<Record<string, number>>;
   /** First seed; run i used seed + i. */
   readonly seed: number;
   readonly convergence: {
@@ -61,6 +63,7 @@ export function summarize(
     lossRate: number;
     wallSeconds: number;
     peakRssBytes: number;
+    options?: Readonly<Record<string, number>>;
   },
 ): SimSummary {
   const first = reports[0]!;
@@ -91,6 +94,7 @@ export function summarize(
     intervalMs: context.intervalMs,
     runs: reports.length,
     lossRate: context.lossRate,
+    options: context.options ?? {},
     seed: first.seed,
     convergence:
       first.scenario === 'converge'
@@ -129,6 +133,11 @@ export function summarize(
   };
 }
 
+function optionRows(options: Readonly<Record<string, number>>): [string, string][] {
+  const settings = Object.entries(options).map(([name, value]) => `${name}=${value}`);
+  return settings.length === 0 ? [] : [['options', settings.join(' ')]];
+}
+
 function format(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
@@ -141,6 +150,7 @@ export function formatTable(summary: SimSummary): string {
     ['fanout', String(summary.fanout)],
     ['interval', `${summary.intervalMs} ms`],
     ['loss', `${(summary.lossRate * 100).toFixed(1)} %`],
+    ...optionRows(summary.options),
     ['runs (seeds)', `${summary.runs} (${summary.seed}..${summary.seed + summary.runs - 1})`],
   ];
   if (summary.convergence !== null) {
