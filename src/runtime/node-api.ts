@@ -34,8 +34,9 @@ import {
   resolveGossipOptions,
   SeededRandom,
 } from '../core/index.js';
-import type { MemberStatus, Message, VerdictNote, VerdictReason } from '../wire/index.js';
+import type { MemberStatus, Message } from '../wire/index.js';
 import { formatAddress, isWildcardHost, parseAddress } from './address.js';
+import { EventIterator, type NodeEvent } from './event-iterator.js';
 import { type FrameCodec, PlainFrameCodec } from './frame-codec.js';
 import { KeyError, type KeyErrorCode, Keyring, KeyringFrameCodec } from './keyring.js';
 import { startLoopMonitor } from './loop-monitor.js';
@@ -43,6 +44,24 @@ import { NetTransport } from './net-transport.js';
 import { RealScheduler } from './real-scheduler.js';
 import { Runner, type RunnerStats } from './runner.js';
 import type { Scheduler, Transport } from './transport.js';
+import {
+  DEFAULT_VERDICT_HISTORY_SIZE,
+  VERDICT_HISTORY_SIZE_MAX,
+  VerdictHistory,
+  type VerdictQuery,
+  type VerdictRecord,
+} from './verdict-history.js';
+
+export type { EventsDropped, NodeEvent } from './event-iterator.js';
+export {
+  provenanceOf,
+  type Refutation,
+  VERDICT_HISTORY_SIZE_MAX,
+  VerdictHistory,
+  type VerdictProvenance,
+  type VerdictQuery,
+  type VerdictRecord,
+} from './verdict-history.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Types
@@ -121,16 +140,6 @@ export interface NodeOptions {
 
 export type NodePhase = 'created' | 'running' | 'left' | 'stopped';
 
-/** The marker an event iterator yields in place of events it dropped because its buffer was full. */
-export interface EventsDropped {
-  readonly type: 'events-dropped';
-  readonly atMs: number;
-  /** How many events were dropped (the oldest ones) since the previous marker. */
-  readonly count: number;
-}
-
-export type NodeEvent = ClusterEvent | EventsDropped;
-
 export type KeyUpdate = Extract<ClusterEvent, { type: 'key-updated' }>;
 
 export type NodeEventListener<T extends ClusterEventType | '*'> = (
@@ -190,62 +199,6 @@ export interface NodeStats {
   readonly keyringKeys: number;
 }
 
-/** Who reached a verdict, why, with what phi and after how much silence (docs/protocol.md, F6). */
-export interface VerdictProvenance {
-  readonly accuser: string;
-  readonly reason: VerdictReason;
-  /** Phi when the verdict was reached (0 when the reason is not phi). */
-  readonly phi: number;
-  /** Milliseconds of silence the accuser had observed. */
-  readonly silenceMs: number;
-}
-
-/** What a return to alive beat: the verdict, the heartbeat it was made at, and the newer heartbeat. */
-export interface Refutation {
-  /** The status that was refuted (suspect, down or left). */
-  readonly status: MemberStatus;
-  /** Heartbeat the verdict was made at (any higher heartbeat refutes it, L1); null if this node missed it. */
-  readonly verdictHeartbeat: number | null;
-  /** The heartbeat that beat it. */
-  readonly heartbeat: number;
-  /** The refuted verdict's provenance, when this node knew it. */
-  readonly verdict: VerdictProvenance | null;
-}
-
-/** One status change this node observed, with why it happened. */
-export interface VerdictRecord {
-  /** 1 for the first record, one more for each next: a gap between two reads means records were evicted. */
-  readonly sequence: number;
-  /** Time on this node's monotonic clock (the clock of events' `atMs`), in milliseconds. */
-  readonly atMs: number;
-  /** Wall-clock time, ISO 8601 UTC. */
-  readonly at: string;
-  readonly member: string;
-  readonly address: string;
-  readonly generation: number;
-  /**
-   * Status before the change; null when the member was first heard of already in this status. After a
-   * restart, the status of the generation it replaced.
-   */
-  readonly from: MemberStatus | null;
-  readonly to: MemberStatus;
-  /** The member's heartbeat at the change: a verdict holds at this heartbeat. */
-  readonly heartbeat: number;
-  /** For suspect, down and left: the verdict's provenance (null if no one said). */
-  readonly verdict: VerdictProvenance | null;
-  /** For a return to alive from suspect, down or left: what was refuted, and by which heartbeat. */
-  readonly refuted: Refutation | null;
-  /** For a restart: the generation the member's new incarnation replaced. */
-  readonly previousGeneration: number | null;
-}
-
-export interface VerdictQuery {
-  /** Only records about this member. */
-  readonly member?: string;
-  /** Only the most recent `limit` records (after the member filter). */
-  readonly limit?: number;
-}
-
 /** An encryption key as the Node API shows it: a fingerprint, never the key. */
 export interface KeyFingerprint {
   /** The first 8 bytes of the key's SHA-256, in hex; its first byte is the key id written in frames. */
@@ -282,8 +235,6 @@ const DEFAULT_CLUSTER_NAME = 'grapevine';
 const EVENT_BUFFER_MAX = 1_000_000;
 const ITERATORS_MAX = 10_000;
 const LISTENERS_MAX = 100_000;
-const DEFAULT_VERDICT_HISTORY_SIZE = 512;
-export const VERDICT_HISTORY_SIZE_MAX = 100_000;
 const FINGERPRINT_BYTES = 8;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -360,262 +311,6 @@ export async function nextGeneration(dataDir: string | undefined, wallClockMs: n
   } catch (error) {
     throw new GrapevineError('DATA_DIR_FAILED', `cannot persist the generation in ${dataDir}: ${error}`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// A bounded event iterator
-
-class EventIterator implements AsyncIterableIterator<NodeEvent> {
-  readonly #capacity: number;
-  readonly #types: ReadonlySet<ClusterEventType> | null;
-  readonly #onClose: (iterator: EventIterator) => void;
-  readonly #onDrop: () => void;
-  #buffer: ClusterEvent[] = [];
-  #dropped = 0;
-  #closed = false;
-  #waiting: ((result: IteratorResult<NodeEvent>) => void) | null = null;
-
-  constructor(init: {
-    capacity: number;
-    types: ReadonlySet<ClusterEventType> | null;
-    onClose: (iterator: EventIterator) => void;
-    onDrop: () => void;
-  }) {
-    this.#capacity = init.capacity;
-    this.#types = init.types;
-    this.#onClose = init.onClose;
-    this.#onDrop = init.onDrop;
-  }
-
-  push(event: ClusterEvent): void {
-    if (this.#closed || (this.#types !== null && !this.#types.has(event.type))) return;
-    if (this.#waiting !== null) {
-      const resolve = this.#waiting;
-      this.#waiting = null;
-      resolve({ done: false, value: event });
-      return;
-    }
-    if (this.#buffer.length >= this.#capacity) {
-      // Drop the oldest: a consumer that fell behind cares most about the present, and learns of the gap.
-      this.#buffer.shift();
-      this.#dropped++;
-      this.#onDrop();
-    }
-    this.#buffer.push(event);
-  }
-
-  next(): Promise<IteratorResult<NodeEvent>> {
-    if (this.#dropped > 0) {
-      const count = this.#dropped;
-      this.#dropped = 0;
-      const atMs = this.#buffer[0]?.atMs ?? 0;
-      return Promise.resolve({ done: false, value: { type: 'events-dropped', atMs, count } });
-    }
-    const event = this.#buffer.shift();
-    if (event !== undefined) return Promise.resolve({ done: false, value: event });
-    if (this.#closed) return Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve) => {
-      this.#waiting = resolve;
-    });
-  }
-
-  /** Ends the iteration (a `for await` loop that breaks calls it); buffered events are discarded. */
-  return(): Promise<IteratorResult<NodeEvent>> {
-    this.close();
-    this.#buffer = [];
-    return Promise.resolve({ done: true, value: undefined });
-  }
-
-  /** Ends the iteration once buffered events are consumed (the node stopped). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#onClose(this);
-    if (this.#waiting !== null) {
-      const resolve = this.#waiting;
-      this.#waiting = null;
-      resolve({ done: true, value: undefined });
-    }
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<NodeEvent> {
-    return this;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The verdict history
-
-interface TrackedStatus {
-  readonly generation: number;
-  readonly status: MemberStatus;
-  /** Heartbeat at which the member entered this status. */
-  readonly heartbeat: number;
-  readonly verdict: VerdictProvenance | null;
-}
-
-export function provenanceOf(note: VerdictNote | null): VerdictProvenance | null {
-  if (note === null) return null;
-  return {
-    accuser: note.accuser,
-    reason: note.reason,
-    phi: note.phiHundredths / 100,
-    silenceMs: note.silenceMs,
-  };
-}
-
-/** The details that differ between kinds of record. */
-interface RecordDetails {
-  readonly from: MemberStatus | null;
-  readonly refuted?: Refutation | null;
-  readonly previousGeneration?: number | null;
-}
-
-/**
- * The status changes a node observed, newest last, in a ring of `capacity` records (a new record overwrites
- * the oldest), plus the last status of every known member, which the events about suspect, down and left
- * do not carry. Joins in good health and reaps are not recorded: they are not verdicts, and the thousands
- * of joins of a full sync would otherwise push every verdict out of the ring.
- */
-export class VerdictHistory {
-  readonly capacity: number;
-  readonly #records: (VerdictRecord | undefined)[];
-  /** Records ever written; the next record's sequence is this plus one. */
-  #written = 0;
-  /** One entry per known member: bounded like the member table, and cleared when a member is reaped. */
-  readonly #tracked = new Map<string, TrackedStatus>();
-  readonly #trackedMax: number;
-  readonly #wallClockOf: (atMs: number) => number;
-  readonly #byEvent = new WeakMap<ClusterEvent, VerdictRecord>();
-  readonly #changesByStatus: Record<MemberStatus, number> = { alive: 0, suspect: 0, down: 0, left: 0 };
-
-  constructor(init: { capacity: number; trackedMax: number; wallClockOf: (atMs: number) => number }) {
-    assertCount(init.capacity, 'capacity');
-    assertCount(init.trackedMax, 'trackedMax');
-    this.capacity = init.capacity;
-    this.#records = new Array(init.capacity);
-    this.#trackedMax = init.trackedMax;
-    this.#wallClockOf = init.wallClockOf;
-  }
-
-  /** Starts tracking members known before the first event (this node itself). */
-  seed(members: readonly MemberView[]): void {
-    for (const member of members) this.#track(member);
-  }
-
-  /** Records the status change an event reports, if it reports one. */
-  observe(event: ClusterEvent): VerdictRecord | undefined {
-    if (event.type === 'key-updated') return undefined;
-    const member = event.member;
-    if (event.type === 'member-reaped') {
-      this.#tracked.delete(member.name);
-      return undefined;
-    }
-    const before = this.#tracked.get(member.name);
-    this.#track(member);
-    const sameGeneration = before !== undefined && before.generation === member.generation;
-    switch (event.type) {
-      case 'member-joined':
-        // A member first heard of while suspect arrives with someone's verdict: that one is worth keeping.
-        return member.status === 'alive' ? undefined : this.#append(event, { from: null });
-      case 'member-restarted':
-        return this.#append(event, {
-          from: before?.status ?? null,
-          previousGeneration: event.previousGeneration,
-        });
-      case 'member-alive':
-        return this.#append(event, {
-          from: event.previousStatus,
-          refuted: refutationOf(event.previousStatus, member, sameGeneration ? before : undefined),
-        });
-      default:
-        return this.#append(event, { from: sameGeneration ? before.status : null });
-    }
-  }
-
-  /** The record an event made, if it made one (for logs and event streams that show the change). */
-  recordOf(event: ClusterEvent): VerdictRecord | undefined {
-    return this.#byEvent.get(event);
-  }
-
-  /** Records oldest first: those about `member` if given, the last `limit` of them if given. */
-  query(query: VerdictQuery = {}): VerdictRecord[] {
-    const limit = query.limit ?? this.capacity;
-    const stored = Math.min(this.#written, this.capacity);
-    const found: VerdictRecord[] = [];
-    // Walk from the newest back, so a small limit reads only what it returns.
-    for (let age = 0; age < stored && found.length < limit; age++) {
-      const record = this.#records[(this.#written - 1 - age) % this.capacity]!;
-      if (query.member === undefined || record.member === query.member) found.push(record);
-    }
-    return found.reverse();
-  }
-
-  /** Status changes recorded since the start, by the status entered (evicted records included). */
-  get changesByStatus(): Readonly<Record<MemberStatus, number>> {
-    return this.#changesByStatus;
-  }
-
-  get size(): number {
-    return Math.min(this.#written, this.capacity);
-  }
-
-  #track(member: MemberView): void {
-    if (!this.#tracked.has(member.name) && this.#tracked.size >= this.#trackedMax) {
-      // Cannot happen while the member table is bounded by the same number; if it does, forget the oldest.
-      const oldest = this.#tracked.keys().next().value;
-      if (oldest !== undefined) this.#tracked.delete(oldest);
-    }
-    this.#tracked.set(member.name, {
-      generation: member.generation,
-      status: member.status,
-      heartbeat: member.heartbeat,
-      verdict: provenanceOf(member.verdict),
-    });
-  }
-
-  #append(event: Extract<ClusterEvent, { member: MemberView }>, details: RecordDetails): VerdictRecord {
-    const member = event.member;
-    const record: VerdictRecord = {
-      sequence: this.#written + 1,
-      atMs: event.atMs,
-      at: new Date(this.#wallClockOf(event.atMs)).toISOString(),
-      member: member.name,
-      address: member.address,
-      generation: member.generation,
-      from: details.from,
-      to: member.status,
-      heartbeat: member.heartbeat,
-      verdict: member.status === 'alive' ? null : provenanceOf(member.verdict),
-      refuted: details.refuted ?? null,
-      previousGeneration: details.previousGeneration ?? null,
-    };
-    this.#records[this.#written % this.capacity] = record;
-    this.#written++;
-    this.#changesByStatus[member.status]++;
-    this.#byEvent.set(event, record);
-    return record;
-  }
-}
-
-/** What a return to alive refuted; null when the member was not under a verdict. */
-function refutationOf(
-  previous: MemberStatus,
-  member: MemberView,
-  before: TrackedStatus | undefined,
-): Refutation | null {
-  if (previous === 'alive') return null;
-  const known = before !== undefined && before.status === previous;
-  return {
-    status: previous,
-    verdictHeartbeat: known ? before.heartbeat : null,
-    heartbeat: member.heartbeat,
-    verdict: known ? before.verdict : null,
-  };
-}
-
-function assertCount(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
 }
 
 /** The fingerprint of a base64 key: the first bytes of its SHA-256 in hex (the key id is the first byte). */
