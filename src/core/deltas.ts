@@ -62,6 +62,22 @@ export function planDelta(
   return { slot, reset, fromVersion, bytes };
 }
 
+/**
+ * A delta that carries only our entry for member `slot` (its liveness: heartbeat, status, verdict) and no
+ * state: for a peer that lacks no keys but holds a status ours supersedes.
+ */
+export function planLiveness(source: DeltaSource, slot: number): DeltaCandidate {
+  const state = source.stateOf(slot);
+  const maxVersion = state?.maxVersion ?? 0;
+  const member = source.memberEntry(slot);
+  return {
+    slot,
+    reset: false,
+    fromVersion: maxVersion,
+    bytes: ownerDeltaHeaderLength(member, maxVersion, state?.gcVersion ?? 0, 0),
+  };
+}
+
 export interface PackedDeltas {
   readonly deltas: OwnerDelta[];
   readonly bytes: number;

@@ -30,7 +30,14 @@ import {
   type VerdictNote,
 } from '../wire/index.js';
 import { assert } from './assert.js';
-import { buildDelta, type DeltaCandidate, type DeltaSource, packDeltas, planDelta } from './deltas.js';
+import {
+  buildDelta,
+  type DeltaCandidate,
+  type DeltaSource,
+  packDeltas,
+  planDelta,
+  planLiveness,
+} from './deltas.js';
 import { CLUSTER_EVENT_TYPES, type ClusterEvent, type ClusterEventType, type MemberView } from './events.js';
 import { effectiveStd, phi, silenceAtThreshold } from './failure-detector.js';
 import { hashText } from './hash.js';
@@ -49,8 +56,9 @@ import {
   buildExplicitPage,
   buildPositionalPage,
   KEY_SPACE_END,
-  randomLiveKey,
+  randomPageStart,
   rangeHash,
+  singleDifferenceKey,
   statusName,
 } from './pages.js';
 import type { Random } from './random.js';
@@ -87,9 +95,16 @@ interface PeerKnowledge {
   slot: number;
   generation: number;
   version: number;
+  /**
+   * The peer listed this member with a status ours supersedes (a down verdict at an older heartbeat than
+   * the one we hold alive, say): send it our entry even if it lacks no state.
+   */
+  staleLiveness: boolean;
 }
 
 const NEWS_CAPACITY = 1024;
+/** About what one entry of an explicit page takes (name, address, heartbeat, status, now and then a verdict). */
+const EXPLICIT_ENTRY_BYTES_TYPICAL = 40;
 const PROBES_IN_FLIGHT_MAX = 64;
 const REAPED_CAPACITY = 10_000;
 
@@ -114,6 +129,7 @@ export const CORE_COUNTER_NAMES = [
   'pagesMatched',
   'pagesMismatched',
   'explicitPagesSent',
+  'pageDifferencesFound',
   'deltasApplied',
   'deltaGaps',
   'resetsApplied',
@@ -563,7 +579,7 @@ export class GossipNode {
     if (this.#phase !== 'running' || this.options.urgentFanout === 0) return;
     if (!this.#urgentBucket.take(this.#now)) return;
     this.counters.urgentPushes++;
-    for (const slot of this.#sampleLive(this.options.urgentFanout)) this.#sendSyn(this.#table.address(slot));
+    for (const slot of this.#pushTargets(this.options.urgentFanout)) this.#sendSyn(this.#table.address(slot));
     for (const item of this.#news.values()) item.urgent = false;
   }
 
@@ -572,7 +588,21 @@ export class GossipNode {
     if (this.#phase !== 'running' || this.options.eagerFanout === 0) return;
     if (!this.#eagerBucket.take(this.#now)) return;
     this.counters.eagerPushes++;
-    for (const slot of this.#sampleLive(this.options.eagerFanout)) this.#sendSyn(this.#table.address(slot));
+    for (const slot of this.#pushTargets(this.options.eagerFanout)) this.#sendSyn(this.#table.address(slot));
+  }
+
+  /**
+   * Where a push goes: `fanout` random live members and this node's watchers (its live successors in key
+   * order). Random targets alone reach all but about e^-fanout of the cluster (a node nobody happened to
+   * pick waits for the next rounds); since every node that learns the news also pushes to its successor,
+   * the news walks the ring from every node that has it, and each gap between them closes within
+   * milliseconds.
+   */
+  #pushTargets(fanout: number): number[] {
+    this.#findNeighbours();
+    const targets = this.#sampleLive(fanout);
+    for (const slot of this.#watchers) if (!targets.includes(slot)) targets.push(slot);
+    return targets;
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -634,9 +664,21 @@ export class GossipNode {
     this.#priorMeanMs = this.options.gossipIntervalMs * Math.max(1, pages / (2 * this.options.idleFanout));
   }
 
+  /**
+   * Records a heartbeat increase. For a member this node watches (it hears it every round), an interval
+   * longer than two rounds is a stall or a burst of loss, not a sample of how heartbeats arrive: it is not
+   * folded into the statistics, as Cassandra ignores intervals above its maximum (the acceptable pause is
+   * there to absorb it). Otherwise a peer that pauses for two seconds now and then would teach its watcher
+   * to wait out a pause of eight.
+   */
   #recordArrival(slot: number): void {
     const table = this.#table;
-    this.#foldSample(slot, this.#now - table.lastArrivalMs[slot]!);
+    const sampleMs = this.#now - table.lastArrivalMs[slot]!;
+    const stall =
+      sampleMs > 2 * this.options.gossipIntervalMs &&
+      this.#watched.length > 0 &&
+      this.#watched.includes(slot);
+    if (!stall) this.#foldSample(slot, sampleMs);
     table.lastArrivalMs[slot] = this.#now;
     this.#updateDeadline(slot);
   }
@@ -1149,6 +1191,8 @@ export class GossipNode {
     if (entry.verdict !== null && entry.status !== 'alive') this.#verdicts.set(slot, entry.verdict);
     this.#updateDeadline(slot);
     this.#addNews(slot);
+    // A newcomer is news worth pushing at once: joins otherwise take rounds to reach the last nodes.
+    this.#eagerPending = true;
     this.#emit({ type: 'member-joined', atMs: this.#now, member: this.#view(slot) });
     return slot;
   }
@@ -1192,6 +1236,7 @@ export class GossipNode {
     digest: Digest,
     knowledge: Map<number, PeerKnowledge>,
   ): { peerSlot: number; pageMatched: boolean } {
+    this.#pageStartHint = -1;
     const peerSlot = this.#learn(digest.sender);
     this.#know(knowledge, peerSlot, digest.sender);
     for (const entry of digest.news) this.#know(knowledge, this.#learn(entry), entry);
@@ -1206,7 +1251,14 @@ export class GossipNode {
 
   #know(knowledge: Map<number, PeerKnowledge>, slot: number, entry: MemberEntry): void {
     if (slot < 0) return;
-    knowledge.set(slot, { slot, generation: entry.generation, version: entry.maxVersion });
+    const table = this.#table;
+    const status = statusIndex(entry.status);
+    const heartbeat = table.heartbeats[slot]!;
+    const staleLiveness =
+      entry.generation === table.generations[slot] &&
+      status !== table.statuses[slot] &&
+      (entry.heartbeat < heartbeat || (entry.heartbeat === heartbeat && status < table.statuses[slot]!));
+    knowledge.set(slot, { slot, generation: entry.generation, version: entry.maxVersion, staleLiveness });
   }
 
   #learnExplicitPage(
@@ -1228,7 +1280,7 @@ export class GossipNode {
       const slot = table.order[position]!;
       if (table.keys[slot]! >= rangeEnd) break;
       if (!listed.has(slot) && table.statuses[slot]! <= STATUS_SUSPECT && slot !== this.#selfSlot) {
-        knowledge.set(slot, { slot, generation: -1, version: 0 });
+        knowledge.set(slot, { slot, generation: -1, version: 0, staleLiveness: false });
       }
     }
   }
@@ -1238,6 +1290,8 @@ export class GossipNode {
     const local = rangeHash(table, page.rangeStart, page.rangeEnd);
     if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
       this.counters.pagesMismatched++;
+      this.#pageStartHint = singleDifferenceKey(table, page.rangeStart, page.rangeEnd, page, local);
+      if (this.#pageStartHint >= 0) this.counters.pageDifferencesFound++;
       return false;
     }
     this.counters.pagesMatched++;
@@ -1274,7 +1328,12 @@ export class GossipNode {
       const ours = maxVersions[slot]!;
       if (peerVersion > ours) this.#addNews(slot);
       else if (peerVersion < ours)
-        knowledge.set(slot, { slot, generation: table.generations[slot]!, version: peerVersion });
+        knowledge.set(slot, {
+          slot,
+          generation: table.generations[slot]!,
+          version: peerVersion,
+          staleLiveness: false,
+        });
     }
     return true;
   }
@@ -1293,6 +1352,9 @@ export class GossipNode {
     );
   }
 
+  /** Set by a mismatched positional page: the key of the one member that explains it, or -1. */
+  #pageStartHint = -1;
+
   /** One map reused for every exchange (each is handled within one synchronous step). */
   readonly #knowledge = new Map<number, PeerKnowledge>();
 
@@ -1306,7 +1368,14 @@ export class GossipNode {
     const { peerSlot, pageMatched } = this.#learnDigest(digest, knowledge);
     const page = digest.page;
     const reply =
-      page === null ? null : { rangeStart: page.rangeStart, rangeEnd: page.rangeEnd, explicit: !pageMatched };
+      page === null
+        ? null
+        : {
+            rangeStart: page.rangeStart,
+            rangeEnd: page.rangeEnd,
+            explicit: !pageMatched,
+            startKey: this.#pageStartHint,
+          };
     const candidates = this.#plan(knowledge);
     const { digest: replyDigest, deltas, leftovers } = this.#composeReply(reply, candidates, knowledge);
     this.counters.synAckSent++;
@@ -1468,7 +1537,9 @@ export class GossipNode {
     const candidates: DeltaCandidate[] = [];
     for (const known of knowledge.values()) {
       if (!this.#table.isUsed(known.slot)) continue;
-      const candidate = planDelta(this.#deltaSource, known.slot, known.generation, known.version);
+      const candidate =
+        planDelta(this.#deltaSource, known.slot, known.generation, known.version) ??
+        (known.staleLiveness ? planLiveness(this.#deltaSource, known.slot) : null);
       if (candidate !== null) candidates.push(candidate);
     }
     return candidates;
@@ -1507,7 +1578,7 @@ export class GossipNode {
 
   /** Digest and deltas for a syn-ack, within one datagram: news first, then deltas and the page share the rest. */
   #composeReply(
-    reply: { rangeStart: number; rangeEnd: number; explicit: boolean } | null,
+    reply: { rangeStart: number; rangeEnd: number; explicit: boolean; startKey: number } | null,
     candidates: DeltaCandidate[],
     knowledge: Map<number, PeerKnowledge>,
   ): { digest: Digest; deltas: OwnerDelta[]; leftovers: DeltaCandidate[] } {
@@ -1522,12 +1593,21 @@ export class GossipNode {
     remaining -= packed.bytes;
     let page: Page | null = null;
     if (reply !== null) {
-      // An explicit page may not fit the whole range: start it at a random live member, so that repeated
-      // mismatches reconcile different parts of the range instead of always the same prefix.
+      // An explicit page may not fit the whole range: start it at the one member that explains the
+      // mismatch if there is one, otherwise at random, so that repeated mismatches reconcile different parts
+      // of the range instead of always the same prefix.
       page = reply.explicit
         ? buildExplicitPage(
             this.#table,
-            randomLiveKey(this.#table, reply.rangeStart, reply.rangeEnd, (bound) => this.#random.int(bound)),
+            reply.startKey >= 0
+              ? reply.startKey
+              : randomPageStart(
+                  this.#table,
+                  reply.rangeStart,
+                  reply.rangeEnd,
+                  remaining / EXPLICIT_ENTRY_BYTES_TYPICAL,
+                  (bound) => this.#random.int(bound),
+                ),
             reply.rangeEnd,
             remaining,
             (slot) => this.#memberEntry(slot),

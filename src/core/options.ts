@@ -45,9 +45,10 @@ export const GOSSIP_OPTION_SPECS = {
     max: 16,
     integer: true,
     doc:
-      'Peers a node contacts at once, without waiting for its next round, when it reaches or first hears a ' +
-      'suspect, down or left verdict or a refutation. Verdicts then cross the cluster in milliseconds instead ' +
-      'of rounds. 0 disables immediate pushes.',
+      'Random peers a node contacts at once, without waiting for its next round, when it reaches or first ' +
+      'hears a suspect, down or left verdict or a refutation; its watchers (ring successors) are contacted ' +
+      'too, so the news also walks the ring and nobody is left to the rounds. Verdicts then cross the ' +
+      'cluster in milliseconds instead of rounds. 0 disables immediate pushes.',
   },
   eagerFanout: {
     kind: 'number',
@@ -56,10 +57,11 @@ export const GOSSIP_OPTION_SPECS = {
     max: 16,
     integer: true,
     doc:
-      'Peers a node starts an exchange with at once, without waiting for its next round, when it writes a key ' +
-      "or first learns a newer version of anyone's state. Each newly informed node does the same, so a change " +
-      'reaches the cluster in a few network round trips instead of a few rounds; regular rounds still carry it ' +
-      'to whoever the eager pushes missed. 0 spreads changes by rounds alone.',
+      'Random peers a node starts an exchange with at once, without waiting for its next round, when it ' +
+      "writes a key, first learns a newer version of anyone's state, or learns of a new member; its watchers " +
+      '(ring successors) get one too. Each newly informed node does the same, so a change reaches the ' +
+      'cluster in a few network round trips instead of a few rounds; regular rounds still carry it to ' +
+      'whoever the eager pushes missed (a loss, a full rate budget). 0 spreads changes by rounds alone.',
   },
   eagerPushesPerSecondMax: {
     kind: 'number',
@@ -246,7 +248,7 @@ export const GOSSIP_OPTION_SPECS = {
   },
   joinRetryIntervalMs: {
     kind: 'number',
-    default: 5000,
+    default: 1000,
     min: 100,
     max: 600_000,
     integer: true,

@@ -94,6 +94,37 @@ export function rangeHash(
 }
 
 /**
+ * When a peer's positional page did not match ours, the key of the one member that explains the
+ * difference, if there is one: the XOR of the two hashes is then that member's identity hash, and the
+ * counts differ by one. It is live here and not in the peer's page (the peer has it down, or never heard of
+ * it), or live there and down here. Returns -1 when no single member of ours explains it (several differ,
+ * or the peer knows a member we do not). The reply's explicit page then starts at this key, so the one
+ * stale entry is reconciled in this exchange instead of by luck in a later one.
+ */
+export function singleDifferenceKey(
+  table: MemberTable,
+  rangeStart: number,
+  rangeEnd: number,
+  peer: { readonly hashA: number; readonly hashB: number; readonly count: number },
+  local: { readonly hashA: number; readonly hashB: number; readonly count: number },
+): number {
+  const countDifference = local.count - peer.count;
+  if (countDifference !== 1 && countDifference !== -1) return -1;
+  const diffA = (peer.hashA ^ local.hashA) >>> 0;
+  const diffB = (peer.hashB ^ local.hashB) >>> 0;
+  const { order, orderKeys, statuses, hashA: wordsA, hashB: wordsB } = table;
+  const wantLive = countDifference === 1;
+  for (let position = table.lowerBound(rangeStart); position < table.count; position++) {
+    const key = orderKeys[position]!;
+    if (key >= rangeEnd) break;
+    const slot = order[position]!;
+    if (statuses[slot]! <= STATUS_SUSPECT !== wantLive) continue;
+    if (wordsA[slot] === diffA && wordsB[slot] === diffB) return key;
+  }
+  return -1;
+}
+
+/**
  * The longest prefix of [rangeStart, rangeEnd) whose positional page fits in `budgetBytes`, or null if not
  * even an empty page fits. The covered range always ends on a key boundary, so members sharing a key are
  * never split across pages.
@@ -201,20 +232,29 @@ export function buildExplicitPage(
 }
 
 /**
- * Key of a random live member in [rangeStart, rangeEnd), or rangeStart when eight random picks found only
- * dead members (or the range holds none): a start anywhere in the range is correct, only coverage varies.
+ * Where an explicit page that holds about `window` entries should start so that every member of
+ * [rangeStart, rangeEnd) has a fair chance to be on it: the key of a random live member, or rangeStart with
+ * probability about (window / 2) / (members + window / 2). A start drawn among the members alone would
+ * almost never cover the first ones of the range, and a stale entry there could outlive many exchanges. Eight random
+ * picks that find only dead members also give rangeStart: a start anywhere is correct, only coverage varies.
  */
-export function randomLiveKey(
+export function randomPageStart(
   table: MemberTable,
   rangeStart: number,
   rangeEnd: number,
+  window: number,
   pick: (bound: number) => number,
 ): number {
   const first = table.lowerBound(rangeStart);
   const last = table.lowerBound(rangeEnd);
   if (last <= first) return rangeStart;
+  // Starts drawn "before" the range (as if it wrapped) begin at rangeStart; half a window of them brings
+  // the first members' coverage to at least half the others' without over-covering those that follow.
+  const lead = Math.max(0, Math.floor(window / 2));
   for (let tries = 0; tries < 8; tries++) {
-    const slot = table.order[first + pick(last - first)]!;
+    const index = pick(last - first + lead) - lead;
+    if (index <= 0) return rangeStart;
+    const slot = table.order[first + index]!;
     if (table.statuses[slot]! <= STATUS_SUSPECT) return table.keys[slot]!;
   }
   return rangeStart;

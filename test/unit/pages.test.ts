@@ -9,12 +9,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { identityHashA, identityHashB, memberKey, SeededRandom } from '../../src/core/index.js';
-import { MemberTable, STATUS_DOWN, STATUS_SUSPECT } from '../../src/core/member-table.js';
+import { MemberTable, STATUS_ALIVE, STATUS_DOWN, STATUS_SUSPECT } from '../../src/core/member-table.js';
 import {
   buildExplicitPage,
   buildPositionalPage,
   KEY_SPACE_END,
-  randomLiveKey,
+  randomPageStart,
   rangeHash,
 } from '../../src/core/pages.js';
 import {
@@ -329,7 +329,7 @@ test('rangeHash is the XOR of identity hashes over the range, and its count', ()
   assert.equal((left.hashA ^ right.hashA) >>> 0, whole.hashA, 'hashes of adjacent ranges combine by XOR');
 });
 
-test('randomLiveKey picks the key of a live member in the range, or falls back to the range start', () => {
+test('randomPageStart picks the key of a live member in the range, or falls back to the range start', () => {
   const table = makeTable(names(40), 11);
   const random = new SeededRandom(5);
   const pick = (bound: number) => random.int(bound);
@@ -338,7 +338,7 @@ test('randomLiveKey picks the key of a live member in the range, or falls back t
   let fallbacks = 0;
   for (let i = 0; i < 400; i++) {
     // The start is always a safe place to begin a page; it is the fallback after a few dead picks.
-    const key = randomLiveKey(table, 1, KEY_SPACE_END, pick);
+    const key = randomPageStart(table, 1, KEY_SPACE_END, 1, pick);
     if (key === 1) fallbacks++;
     else assert.ok(liveKeys.has(key), `key ${key} is not a live member's`);
     chosen.add(key);
@@ -346,8 +346,33 @@ test('randomLiveKey picks the key of a live member in the range, or falls back t
   assert.ok(fallbacks < 40, `${fallbacks} fallbacks in 400 picks`);
   assert.ok(chosen.size > liveKeys.size / 2, 'the choice spreads over the range');
   for (let slot = 0; slot < 40; slot++) table.statuses[slot] = STATUS_DOWN;
-  assert.equal(randomLiveKey(table, 123, KEY_SPACE_END, pick), 123);
-  assert.equal(randomLiveKey(new MemberTable(), 7, 9, pick), 7);
+  assert.equal(randomPageStart(table, 123, KEY_SPACE_END, 1, pick), 123);
+  assert.equal(randomPageStart(new MemberTable(), 7, 9, 1, pick), 7);
+});
+
+test('randomPageStart covers the first members of a range about as often as the others', () => {
+  const table = makeTable(names(40), 11);
+  for (let slot = 0; slot < 40; slot++) table.statuses[slot] = STATUS_ALIVE;
+  const random = new SeededRandom(9);
+  const pick = (bound: number) => random.int(bound);
+  const window = 10;
+  const covered = new Array<number>(table.count).fill(0);
+  const trials = 4000;
+  for (let i = 0; i < trials; i++) {
+    const first = table.lowerBound(randomPageStart(table, 0, KEY_SPACE_END, window, pick));
+    for (let position = first; position < Math.min(table.count, first + window); position++) {
+      covered[position]!++;
+    }
+  }
+  // A member in the middle is on window / (count + window / 2) of the pages; none gets less than half that
+  // (a start drawn among the members alone would put the first member on 1 / count of them).
+  const expected = (trials * window) / (table.count + window / 2);
+  for (const [position, count] of covered.entries()) {
+    assert.ok(
+      count > expected * 0.45 && count < expected * 1.6,
+      `member ${position} covered ${count} times, expected about ${Math.round(expected)}`,
+    );
+  }
 });
 
 test('a positional page lists at most entriesMax members and ends on the next member key', () => {
