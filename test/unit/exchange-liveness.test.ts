@@ -322,3 +322,36 @@ test('urgent pushes are limited to urgentPushesPerSecondMax a second', () => {
   assert.equal(c.counters.urgentPushes - before, 4, 'but only four were pushed at once');
   network.flush();
 });
+
+/** The deltas of the syn-ack among `outputs` sent to `to`, by member name. */
+function synAckDeltas(outputs: readonly Output[], to: string): Map<string, MemberEntry> {
+  const deltas = new Map<string, MemberEntry>();
+  for (const output of outputs) {
+    if (output.kind !== 'send' || output.to !== to || output.message.type !== 'syn-ack') continue;
+    for (const delta of output.message.deltas) deltas.set(delta.member.name, delta.member);
+  }
+  return deltas;
+}
+
+test('a peer that lists a member with a status ours supersedes is corrected in the reply, without state', () => {
+  const { network } = joinedCluster(['a', 'b', 'c']);
+  network.runFor(3000);
+  network.flush();
+  const c = network.node('a:1').member('c')!;
+  // b still believes an old down verdict about c: a's reply carries c's newer alive entry.
+  const staleDown = gossip(network, 'b:1', 'a:1', [
+    entryOf(c, { heartbeat: c.heartbeat - 1, status: 'down', verdict: PHI_VERDICT }),
+  ]);
+  const corrected = synAckDeltas(staleDown, 'b:1').get('c');
+  assert.ok(corrected !== undefined, 'the reply carries c');
+  assert.equal(corrected.status, 'alive');
+  assert.equal(corrected.heartbeat, c.heartbeat);
+  // Listing c exactly as a has it asks for nothing.
+  const same = gossip(network, 'b:1', 'a:1', [entryOf(c)]);
+  assert.equal(synAckDeltas(same, 'b:1').has('c'), false);
+  // The other way round: a has c down at this heartbeat, b lists it alive at the same one.
+  gossip(network, 'b:1', 'a:1', [entryOf(c, { status: 'down', verdict: PHI_VERDICT })]);
+  assert.equal(statusAt(network, 'a:1', 'c'), 'down');
+  const staleAlive = gossip(network, 'b:1', 'a:1', [entryOf(c)]);
+  assert.equal(synAckDeltas(staleAlive, 'b:1').get('c')?.status, 'down');
+});

@@ -16,6 +16,7 @@ import {
   KEY_SPACE_END,
   randomPageStart,
   rangeHash,
+  singleDifferenceKey,
 } from '../../src/core/pages.js';
 import {
   encode,
@@ -373,6 +374,44 @@ test('randomPageStart covers the first members of a range about as often as the 
       `member ${position} covered ${count} times, expected about ${Math.round(expected)}`,
     );
   }
+});
+
+test('singleDifferenceKey names the one member that explains a page mismatch, and nothing otherwise', () => {
+  const table = makeTable(names(60), 5);
+  for (let slot = 0; slot < 60; slot++) table.statuses[slot] = STATUS_ALIVE;
+  const all = rangeHash(table, 0, KEY_SPACE_END);
+  for (const slot of [0, 17, 59]) {
+    // The peer's page lacks this member (it has it down, or never heard of it): ours has one more.
+    table.statuses[slot] = STATUS_DOWN;
+    const peer = rangeHash(table, 0, KEY_SPACE_END);
+    table.statuses[slot] = STATUS_ALIVE;
+    assert.equal(singleDifferenceKey(table, 0, KEY_SPACE_END, peer, all), table.keys[slot]);
+    // The other way round: the peer lists it live, we have it down.
+    table.statuses[slot] = STATUS_DOWN;
+    const local = rangeHash(table, 0, KEY_SPACE_END);
+    assert.equal(singleDifferenceKey(table, 0, KEY_SPACE_END, all, local), table.keys[slot]);
+    table.statuses[slot] = STATUS_ALIVE;
+  }
+  // Two members differ: no single member explains it.
+  table.statuses[3] = STATUS_DOWN;
+  table.statuses[4] = STATUS_DOWN;
+  const twoMissing = rangeHash(table, 0, KEY_SPACE_END);
+  table.statuses[4] = STATUS_ALIVE;
+  const oneMissing = rangeHash(table, 0, KEY_SPACE_END);
+  table.statuses[3] = STATUS_ALIVE;
+  assert.equal(singleDifferenceKey(table, 0, KEY_SPACE_END, twoMissing, all), -1);
+  // The count differs by one but the hashes name nobody we know (the peer lists a stranger instead).
+  const stranger = { ...oneMissing, hashA: (oneMissing.hashA ^ 0x5a5a5a5a) >>> 0 };
+  assert.equal(singleDifferenceKey(table, 0, KEY_SPACE_END, stranger, all), -1);
+  // Same count, different hashes: not a single-member difference.
+  assert.equal(singleDifferenceKey(table, 0, KEY_SPACE_END, { ...all, hashB: all.hashB ^ 1 }, all), -1);
+  // A member outside the range is not named even when it explains the hashes.
+  const lastKey = table.keys[table.order[59]!]!;
+  table.statuses[table.order[59]!] = STATUS_DOWN;
+  const peerWithoutLast = rangeHash(table, 0, KEY_SPACE_END);
+  table.statuses[table.order[59]!] = STATUS_ALIVE;
+  assert.equal(singleDifferenceKey(table, 0, KEY_SPACE_END, peerWithoutLast, all), lastKey);
+  assert.equal(singleDifferenceKey(table, 0, lastKey, peerWithoutLast, all), -1);
 });
 
 test('a positional page lists at most entriesMax members and ends on the next member key', () => {
