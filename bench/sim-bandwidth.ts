@@ -129,9 +129,10 @@ function sectionBody(summaries: readonly SimSummary[]): string {
     '',
     'At rest a node starts one exchange per round (syn, syn-ack and, when one side lacks something, ack) ' +
       'and sends one heartbeat to its watcher. A digest carries one page of the member list, which grows ' +
-      'with N until it fills a datagram and then rotates through the key space; from then on a node sends ' +
-      'about two full datagrams (its syn and the syn-ack to the exchange it answers) and a heartbeat per ' +
-      'round, whatever N is.',
+      'with N until it holds `pageEntriesMax` (64) members (about 260 bytes of heartbeats and versions) and ' +
+      'then rotates through the key space; from then on a node sends about the same bytes per round ' +
+      '(its syn, the syn-ack to the exchange it answers and a heartbeat) whatever N is. Explicit pages and ' +
+      'deltas, larger, go only where two views differ, which at rest is rare.',
   ].join('\n');
 }
 

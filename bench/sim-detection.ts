@@ -283,8 +283,9 @@ function sectionBody(parts: {
     '### Stalled processes',
     '',
     'The `stall` scenario: one node stops (like SIGSTOP: no timers, datagrams queue in its socket buffer) for ' +
-      '2 s every 10 s. Targets: no down verdict against it and none by it when it resumes; then, in a fresh ' +
-      `cluster, ${LONG_STALLS_PER_RUN} stalls of 8 s, 30 s apart, each of which must be detected.`,
+      '2 s every 10 s. Targets: no down verdict against it and none by it when it resumes; then, in the same ' +
+      `cluster (whose detectors have just seen it pause for 2 s again and again), ${LONG_STALLS_PER_RUN} ` +
+      'stalls of 8 s, 30 s apart, each of which every other node must report down before it ends.',
     '',
     stallTable,
   ].join('\n');

@@ -460,10 +460,18 @@ export class GossipNode {
     const self = this.#table.positionOf(this.#selfSlot);
     this.#watchers = this.#liveNeighbours(self, 1, this.#selfSlot);
     this.#watched = this.#liveNeighbours(self, -1, this.#selfSlot);
-    // A member that starts or stops being watched changes thresholds (a watcher probes, and suspects sooner):
-    // its deadline must follow now, not at its next heartbeat, which may never come.
-    for (const slot of previouslyWatched) if (!this.#watched.includes(slot)) this.#updateDeadline(slot);
-    for (const slot of this.#watched) if (!previouslyWatched.includes(slot)) this.#updateDeadline(slot);
+    // A member that starts or stops being watched changes how its heartbeats reach this node (directly every
+    // round, or relayed by pages every few rounds) and its thresholds (a watcher probes, and suspects
+    // sooner). Its statistics restart from the prior of its new role, or the intervals of the old one would
+    // linger for many samples (a new watcher slow to notice a crash, a former one quick to accuse a member
+    // it no longer hears every round); its deadline follows now, not at its next heartbeat.
+    for (const slot of previouslyWatched) if (!this.#watched.includes(slot)) this.#restartStatistics(slot);
+    for (const slot of this.#watched) if (!previouslyWatched.includes(slot)) this.#restartStatistics(slot);
+  }
+
+  #restartStatistics(slot: number): void {
+    this.#table.sampleCounts[slot] = 0;
+    this.#updateDeadline(slot);
   }
 
   /**

@@ -62,6 +62,26 @@ test('a silent host (no connection refused) is detected through phi within 10 s'
   );
 });
 
+test('with paged digests (heartbeats relayed every few rounds) watchers still catch crashes fast', () => {
+  // 120 nodes in pages of 8: a non-watcher hears a member's heartbeat about every 7 rounds, a watcher every
+  // round. The watcher's statistics must be its own, not what it learned while it was not yet one.
+  const gossip = { pageEntriesMax: 8 };
+  for (let seed = 1; seed <= 2; seed++) {
+    const crash = runScenario({ scenario: 'crash', nodes: 120, seed, lossRate: 0, gossip });
+    noViolations(crash);
+    assert.ok(
+      crash.detectionAllSeconds !== null && crash.detectionAllSeconds < 4,
+      `process crash, seed ${seed}: ${crash.detectionAllSeconds}`,
+    );
+    const silent = runScenario({ scenario: 'crash', nodes: 120, seed, lossRate: 0, gossip, silent: true });
+    noViolations(silent);
+    assert.ok(
+      silent.detectionAllSeconds !== null && silent.detectionAllSeconds < 10,
+      `silent host, seed ${seed}: ${silent.detectionAllSeconds}`,
+    );
+  }
+});
+
 test('no false down verdict in ten simulated minutes at 5% loss', () => {
   const report = runScenario({ scenario: 'calm', nodes: 50, seed: 9, lossRate: 0.05, durationMs: 600_000 });
   noViolations(report);
