@@ -713,7 +713,7 @@ export class GossipNode {
     if (watched) {
       const probedAt = this.#probedAtMs.get(slot);
       const probeReadyAt = probedAt === undefined ? 0 : probedAt + this.options.probeCooldownMs;
-      probeAt = Math.max(probeReadyAt, last + silenceAtThreshold(this.options.probePhi, meanMs, stdMs, 0));
+      probeAt = Math.max(probeReadyAt, last + this.#probeSilenceMs(meanMs, stdMs));
     }
     if (status === STATUS_ALIVE) {
       const suspectAt = last + silenceAtThreshold(this.#suspectThreshold(watched), meanMs, stdMs, pause);
@@ -831,10 +831,22 @@ export class GossipNode {
     }
     const probedAt = this.#probedAtMs.get(slot);
     const cooled = probedAt === undefined || now - probedAt >= this.options.probeCooldownMs;
-    if (watched && cooled && silence >= silenceAtThreshold(this.options.probePhi, meanMs, stdMs, 0)) {
+    if (watched && cooled && silence >= this.#probeSilenceMs(meanMs, stdMs)) {
       probeCandidates.push({ slot, lateness: (silence - meanMs) / stdMs });
     }
     this.#updateDeadline(slot);
+  }
+
+  /**
+   * Silence after which a watcher probes the member it watches: phi reaches `probePhi` (without the pause),
+   * with the standard deviation capped at a quarter of the mean. A watcher that has just started watching
+   * (it restarted, or the ring changed) still has the prior's wide deviation and would probe a crashed
+   * member a second later than one with a long history; a probe convicts only on a refused connection, so
+   * probing early costs a connection attempt and no calm.
+   */
+  #probeSilenceMs(meanMs: number, stdMs: number): number {
+    const capped = Math.min(stdMs, Math.max(this.options.minStdDeviationMs, meanMs / 4));
+    return silenceAtThreshold(this.options.probePhi, meanMs, capped, 0);
   }
 
   #phiVerdict(slot: number, silence: number, meanMs: number, stdMs: number): VerdictNote {

@@ -165,7 +165,9 @@ export const GOSSIP_OPTION_SPECS = {
     doc:
       'Phi (computed without the acceptable pause) at which a watcher checks the member it watches directly: ' +
       'it starts an exchange with it and asks the runtime whether its address still accepts connections. A ' +
-      'refused connection is hard evidence that the process is gone; a reply refutes the doubt.',
+      'refused connection is hard evidence that the process is gone; a reply refutes the doubt. For this ' +
+      'check the deviation is capped at a quarter of the mean, so a watcher that has only just started ' +
+      'watching probes as early as one with a long history.',
   },
   suspectPhi: {
     kind: 'number',

@@ -355,3 +355,24 @@ test('a peer that lists a member with a status ours supersedes is corrected in t
   const staleAlive = gossip(network, 'b:1', 'a:1', [entryOf(c)]);
   assert.equal(synAckDeltas(staleAlive, 'b:1').get('c')?.status, 'down');
 });
+
+test('a watcher that has only just started watching probes a silent member as early as a seasoned one', () => {
+  // A few rounds of history leave the prior's wide deviation in the statistics (phi would reach probePhi
+  // only after almost 3 s of silence); the probe still comes within 2 s of silence, as after a long history.
+  for (const history of [1000, 2000, 3000, 30_000]) {
+    const { network } = joinedCluster(['a', 'b', 'c']);
+    network.probeOutcome = () => null;
+    network.runFor(history);
+    network.crash('c:1');
+    const deadline = network.now + 10_000;
+    while (!network.probes.some((probe) => probe.to === 'c:1')) {
+      assert.ok(network.advance(deadline), 'no probe of c within 10 s');
+    }
+    const watcher = network.probes.find((probe) => probe.to === 'c:1')!.from;
+    const { silenceMs } = network.node(watcher).phiOf('c')!;
+    assert.ok(
+      silenceMs < 2000,
+      `after ${history} ms of history: probed after ${Math.round(silenceMs)} ms of silence`,
+    );
+  }
+});
