@@ -24,7 +24,11 @@ async function turnUntil(condition: () => boolean, deadlineMs: number): Promise<
 
 test('a 600 ms block is reported once, with its duration, and shows in the histogram', async () => {
   const stalls: number[] = [];
-  const monitor = startLoopMonitor({ onStall: (durationMs) => stalls.push(durationMs), thresholdMs: 200 });
+  const monitor = startLoopMonitor({
+    onStall: (durationMs) => stalls.push(durationMs),
+    thresholdMs: 200,
+    resolutionMs: 100,
+  });
   try {
     await delay(30);
     blockLoop(600);
