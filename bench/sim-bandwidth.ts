@@ -12,11 +12,12 @@
  *   node --import tsx bench/sim-bandwidth.ts --nodes 10,30,60,100,1000  # all but the largest
  *   node --import tsx bench/sim-bandwidth.ts --quick                  # a smoke run; writes nothing
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { parseSeed } from '../src/cli/sim-command.js';
 import { GOSSIP_OPTION_SPECS } from '../src/core/index.js';
 import { type SimSummary, summarize } from '../src/sim/report.js';
 import { type RunReport, runScenario } from '../src/sim/scenarios.js';
+import { commandLine, nodeList, positiveInteger } from './lib/args.js';
 import { markdownTable, writeBenchmarkSection } from './lib/report.js';
 
 interface Flags {
@@ -136,24 +137,6 @@ function sectionBody(summaries: readonly SimSummary[]): string {
   ].join('\n');
 }
 
-function commandLine(): string {
-  return ['node --import tsx bench/sim-bandwidth.ts', ...process.argv.slice(2)].join(' ');
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
-
-function nodeList(value: string): number[] {
-  return value.split(',').map((part) => {
-    const parsed = positiveInteger(part.trim());
-    if (parsed < 2) throw new InvalidArgumentError('a cluster needs at least 2 nodes');
-    return parsed;
-  });
-}
-
 function parseFlags(argv: readonly string[]): Flags {
   return new Command('sim-bandwidth')
     .description('Bytes and datagrams per node per second at rest, and the largest datagram, by cluster size')
@@ -180,7 +163,7 @@ function main(): void {
     writeBenchmarkSection({
       id: 'sim-bandwidth',
       title: 'Simulation: bandwidth at rest',
-      command: commandLine(),
+      command: commandLine('bench/sim-bandwidth.ts'),
       body,
     });
     process.stderr.write('wrote docs/benchmarks.md (section sim-bandwidth)\n');

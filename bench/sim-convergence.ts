@@ -13,11 +13,12 @@
  *   node --import tsx bench/sim-convergence.ts --quick          # a smoke run of the script itself
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { parseSeed } from '../src/cli/sim-command.js';
 import { GOSSIP_OPTION_SPECS } from '../src/core/index.js';
 import { renderChart, type SimSummary, summarize } from '../src/sim/report.js';
 import { type RunReport, runScenario } from '../src/sim/scenarios.js';
+import { commandLine, nodeList, positiveInteger } from './lib/args.js';
 import { markdownTable, writeBenchmarkSection } from './lib/report.js';
 
 interface Flags {
@@ -217,24 +218,6 @@ function eagerPushNote(): string {
   );
 }
 
-function commandLine(): string {
-  return ['node --import tsx bench/sim-convergence.ts', ...process.argv.slice(2)].join(' ');
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
-
-function nodeList(value: string): number[] {
-  return value.split(',').map((part) => {
-    const parsed = positiveInteger(part.trim());
-    if (parsed < 2) throw new InvalidArgumentError('a cluster needs at least 2 nodes');
-    return parsed;
-  });
-}
-
 function parseFlags(argv: readonly string[]): Flags {
   const program = new Command('sim-convergence')
     .description('Rounds for one new key to reach every live node, over many seeds')
@@ -265,7 +248,7 @@ function main(): void {
     writeBenchmarkSection({
       id: 'sim-convergence',
       title: 'Simulation: convergence',
-      command: commandLine(),
+      command: commandLine('bench/sim-convergence.ts'),
       body,
     });
     const lossless = results

@@ -18,6 +18,7 @@ import { Command } from 'commander';
 import { parseSeed } from '../src/cli/sim-command.js';
 import { percentile } from '../src/sim/report.js';
 import { type RunReport, runScenario, type ScenarioOptions } from '../src/sim/scenarios.js';
+import { commandLine } from './lib/args.js';
 import { markdownTable, writeBenchmarkSection } from './lib/report.js';
 
 interface Flags {
@@ -291,10 +292,6 @@ function sectionBody(parts: {
   ].join('\n');
 }
 
-function commandLine(): string {
-  return ['node --import tsx bench/sim-detection.ts', ...process.argv.slice(2)].join(' ');
-}
-
 function parseFlags(argv: readonly string[]): Flags {
   return new Command('sim-detection')
     .description('Crash detection times, false positives at rest and stall tolerance in the simulator')
@@ -327,7 +324,7 @@ function main(): void {
     writeBenchmarkSection({
       id: 'sim-detection',
       title: 'Simulation: failure detection',
-      command: commandLine(),
+      command: commandLine('bench/sim-detection.ts'),
       body,
     });
     process.stderr.write('wrote docs/benchmarks.md (section sim-detection)\n');

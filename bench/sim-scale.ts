@@ -23,6 +23,7 @@ import { Command, Option } from 'commander';
 import { parseSeed } from '../src/cli/sim-command.js';
 import { Checkers } from '../src/sim/checkers.js';
 import { SimCluster } from '../src/sim/cluster.js';
+import { commandLine } from './lib/args.js';
 import { markdownTable, writeBenchmarkSection } from './lib/report.js';
 
 interface Flags {
@@ -267,10 +268,6 @@ function sectionBody(results: readonly ScaleResult[]): string {
   ].join('\n');
 }
 
-function commandLine(): string {
-  return ['node --import tsx bench/sim-scale.ts', ...process.argv.slice(2)].join(' ');
-}
-
 function parseFlags(argv: readonly string[]): Flags {
   return new Command('sim-scale')
     .description('Wall time and peak memory of large simulations, each case in a fresh process')
@@ -297,7 +294,7 @@ function main(): void {
     writeBenchmarkSection({
       id: 'sim-scale',
       title: 'Simulation: scale of the simulator',
-      command: commandLine(),
+      command: commandLine('bench/sim-scale.ts'),
       body,
     });
     process.stderr.write('wrote docs/benchmarks.md (section sim-scale)\n');

@@ -635,9 +635,12 @@ export class GossipNode {
 
   /** The expected interval before any sample: one round for a member this node watches (it hears it directly). */
   #priorFor(slot: number): number {
-    return this.#watched.length > 0 && this.#watched.includes(slot)
-      ? this.options.gossipIntervalMs
-      : this.#priorMeanMs;
+    return this.#watches(slot) ? this.options.gossipIntervalMs : this.#priorMeanMs;
+  }
+
+  /** Whether this node watches `slot` (it is among its live predecessors): `watchers` is 1 to 4, so a scan. */
+  #watches(slot: number): boolean {
+    return this.#watched.length > 0 && this.#watched.includes(slot);
   }
 
   /**
@@ -682,10 +685,7 @@ export class GossipNode {
   #recordArrival(slot: number): void {
     const table = this.#table;
     const sampleMs = this.#now - table.lastArrivalMs[slot]!;
-    const stall =
-      sampleMs > 2 * this.options.gossipIntervalMs &&
-      this.#watched.length > 0 &&
-      this.#watched.includes(slot);
+    const stall = sampleMs > 2 * this.options.gossipIntervalMs && this.#watches(slot);
     if (!stall) this.#foldSample(slot, sampleMs);
     table.lastArrivalMs[slot] = this.#now;
     this.#updateDeadline(slot);
@@ -708,7 +708,7 @@ export class GossipNode {
     const stdMs = this.#stdMs;
     const last = table.lastArrivalMs[slot]!;
     const pause = this.options.acceptablePauseMs;
-    const watched = this.#watched.length > 0 && this.#watched.includes(slot);
+    const watched = this.#watches(slot);
     let probeAt = Number.POSITIVE_INFINITY;
     if (watched) {
       const probedAt = this.#probedAtMs.get(slot);
@@ -815,7 +815,7 @@ export class GossipNode {
     const stdMs = this.#stdMs;
     const silence = now - table.lastArrivalMs[slot]!;
     const pause = this.options.acceptablePauseMs;
-    const watched = this.#watched.includes(slot);
+    const watched = this.#watches(slot);
     if (table.statuses[slot] === STATUS_ALIVE) {
       if (silence >= silenceAtThreshold(this.#suspectThreshold(watched), meanMs, stdMs, pause)) {
         this.counters.suspicions++;
@@ -1256,7 +1256,6 @@ export class GossipNode {
     digest: Digest,
     knowledge: Map<number, PeerKnowledge>,
   ): { peerSlot: number; pageMatched: boolean } {
-    this.#pageStartHint = -1;
     const peerSlot = this.#learn(digest.sender);
     this.#know(knowledge, peerSlot, digest.sender);
     for (const entry of digest.news) this.#know(knowledge, this.#learn(entry), entry);
@@ -1310,8 +1309,6 @@ export class GossipNode {
     const local = rangeHash(table, page.rangeStart, page.rangeEnd);
     if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
       this.counters.pagesMismatched++;
-      this.#pageStartHint = singleDifferenceKey(table, page.rangeStart, page.rangeEnd, page, local);
-      if (this.#pageStartHint >= 0) this.counters.pageDifferencesFound++;
       return false;
     }
     this.counters.pagesMatched++;
@@ -1372,15 +1369,24 @@ export class GossipNode {
     );
   }
 
-  /** Set by a mismatched positional page: the key of the one member that explains it, or -1. */
-  #pageStartHint = -1;
-
   /** One map reused for every exchange (each is handled within one synchronous step). */
   readonly #knowledge = new Map<number, PeerKnowledge>();
 
   #scratchKnowledge(): Map<number, PeerKnowledge> {
     this.#knowledge.clear();
     return this.#knowledge;
+  }
+
+  /**
+   * For a positional page that did not match: the key of the one member of ours that explains the
+   * difference, or -1 (see singleDifferenceKey). Mismatches are rare at rest, so hashing the range again
+   * here costs less than carrying the hash out of the merge for every page.
+   */
+  #differenceKey(page: PositionalPage): number {
+    const local = rangeHash(this.#table, page.rangeStart, page.rangeEnd);
+    const key = singleDifferenceKey(this.#table, page.rangeStart, page.rangeEnd, page, local);
+    if (key >= 0) this.counters.pageDifferencesFound++;
+    return key;
   }
 
   #onSyn(from: string, digest: Digest): void {
@@ -1394,7 +1400,7 @@ export class GossipNode {
             rangeStart: page.rangeStart,
             rangeEnd: page.rangeEnd,
             explicit: !pageMatched,
-            startKey: this.#pageStartHint,
+            startKey: !pageMatched && page.kind === 'positional' ? this.#differenceKey(page) : -1,
           };
     const candidates = this.#plan(knowledge);
     const { digest: replyDigest, deltas, leftovers } = this.#composeReply(reply, candidates, knowledge);
