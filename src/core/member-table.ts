@@ -30,6 +30,9 @@ export interface NewMember extends MemberIdentity {
   readonly status: number;
 }
 
+/** Entries of a table's find cache at most (4 KiB): enough for the peers of a round, small at 10,000 nodes. */
+const FIND_CACHE_MAX = 1024;
+
 export class MemberTable {
   #capacity: number;
   count = 0;
@@ -42,6 +45,13 @@ export class MemberTable {
   orderKeys: Uint32Array;
   #free: number[] = [];
   #slotsUsed = 0;
+  /**
+   * The slot last found for a name id, by a hash of the id; an entry is trusted only while its slot still
+   * holds that id. Most lookups are of the few peers a node is exchanging with, and the binary search they
+   * skip costs about ten cache misses in a simulated cluster, where a thousand tables take turns in the cache.
+   */
+  #findCache = new Int32Array(16).fill(-1);
+  #findShift = 28;
 
   readonly strings: StringPool;
   /** Name and address of each slot as ids in `strings`; -1 marks a free slot. */
@@ -100,6 +110,12 @@ export class MemberTable {
     if (exact) next = capacity;
     else while (next < capacity) next *= 2;
     this.#capacity = next;
+    let cacheSize = this.#findCache.length;
+    while (cacheSize < Math.min(next, FIND_CACHE_MAX)) cacheSize *= 2;
+    if (cacheSize !== this.#findCache.length) {
+      this.#findCache = new Int32Array(cacheSize).fill(-1);
+      this.#findShift = 32 - Math.log2(cacheSize);
+    }
     this.order = grow(this.order, next);
     this.orderKeys = grow(this.orderKeys, next);
     this.nameIds = grow(this.nameIds, next);
@@ -157,12 +173,18 @@ export class MemberTable {
   find(name: string): number {
     const id = this.strings.idOf(name);
     if (id === undefined) return -1;
+    const bucket = Math.imul(id, 0x9e3779b1) >>> this.#findShift;
+    const cached = this.#findCache[bucket]!;
+    if (cached >= 0 && this.nameIds[cached] === id) return cached;
     // The pool keeps each name's hash state, so finding a known name never hashes it again.
     const key = fmix32(this.strings.hashState(id));
     for (let position = this.lowerBound(key); position < this.count; position++) {
       if (this.orderKeys[position] !== key) return -1;
       const slot = this.order[position]!;
-      if (this.nameIds[slot] === id) return slot;
+      if (this.nameIds[slot] === id) {
+        this.#findCache[bucket] = slot;
+        return slot;
+      }
     }
     return -1;
   }

@@ -29,7 +29,7 @@ import {
   VarintCursor,
   type VerdictNote,
 } from '../wire/index.js';
-import { assert } from './assert.js';
+import { AssertionError, assert } from './assert.js';
 import {
   buildDelta,
   type DeltaCandidate,
@@ -42,6 +42,7 @@ import { CLUSTER_EVENT_TYPES, type ClusterEvent, type ClusterEventType, type Mem
 import { effectiveStd, phi, silenceAtThreshold } from './failure-detector.js';
 import { hashText } from './hash.js';
 import { CommandError, type Input, type Output, type ProbeOutcome } from './io.js';
+import { PeerKnowledge } from './knowledge.js';
 import {
   MemberTable,
   type NewMember,
@@ -88,18 +89,6 @@ interface NewsItem {
   /** The member's version before the news: a speculative delta starts there. */
   baseVersion: number;
   urgent: boolean;
-}
-
-/** What a peer reported about one member: the generation and version it holds (-1: it does not know it). */
-interface PeerKnowledge {
-  slot: number;
-  generation: number;
-  version: number;
-  /**
-   * The peer listed this member with a status ours supersedes (a down verdict at an older heartbeat than
-   * the one we hold alive, say): send it our entry even if it lacks no state.
-   */
-  staleLiveness: boolean;
 }
 
 const NEWS_CAPACITY = 1024;
@@ -161,6 +150,8 @@ export class GossipNode {
   #table: MemberTable;
   #selfSlot: number;
   #states = new Map<number, OwnerState>();
+  /** Owners whose state holds tombstones: the only ones the once-a-round collection looks at. */
+  #tombstoned = new Set<number>();
   #news = new Map<number, NewsItem>();
   #verdicts = new Map<number, VerdictNote>();
   #probedAtMs = new Map<number, number>();
@@ -246,7 +237,9 @@ export class GossipNode {
 
   /** Feeds one input and returns what the node wants done. Throws CommandError only for invalid commands. */
   step(input: Input): Output[] {
-    assert(input.now >= this.#now, `time went backwards: ${input.now} < ${this.#now}`);
+    // Not assert(): its message would be formatted on every step, and steps run millions of times a minute.
+    if (!(input.now >= this.#now))
+      throw new AssertionError(`time went backwards: ${input.now} < ${this.#now}`);
     this.#now = input.now;
     this.#outputs = [];
     switch (input.kind) {
@@ -1055,12 +1048,14 @@ export class GossipNode {
 
   #forgetSlot(slot: number): void {
     this.#states.delete(slot);
+    this.#tombstoned.delete(slot);
     this.#news.delete(slot);
     this.#verdicts.delete(slot);
     this.#probedAtMs.delete(slot);
   }
 
   #expireReaped(): void {
+    if (this.#reaped.size === 0) return;
     for (const [name, record] of this.#reaped) {
       if (record.reapedAtMs + this.options.reapedRetentionMs > this.#now) break;
       this.#reaped.delete(name);
@@ -1068,11 +1063,14 @@ export class GossipNode {
   }
 
   #collectTombstones(): void {
-    for (const [slot, state] of this.#states) {
-      if (state.tombstoneCount === 0) continue;
-      const collected = state.collectTombstones(this.#now, this.options.tombstoneGraceMs);
-      this.counters.tombstonesCollected += collected;
-      if (collected > 0) assert(state.maxVersion === this.#table.maxVersions[slot], 'gc keeps maxVersion');
+    for (const slot of this.#tombstoned) {
+      const state = this.#states.get(slot);
+      if (state !== undefined && state.tombstoneCount > 0) {
+        const collected = state.collectTombstones(this.#now, this.options.tombstoneGraceMs);
+        this.counters.tombstonesCollected += collected;
+        if (collected > 0) assert(state.maxVersion === this.#table.maxVersions[slot], 'gc keeps maxVersion');
+      }
+      if (state === undefined || state.tombstoneCount === 0) this.#tombstoned.delete(slot);
     }
   }
 
@@ -1096,6 +1094,7 @@ export class GossipNode {
     }
     const version = state.maxVersion + 1;
     state.apply(key, value, version, this.#now);
+    if (value === null) this.#tombstoned.add(this.#selfSlot);
     this.#table.maxVersions[this.#selfSlot] = version;
     this.#eagerPending = true;
     this.#emit({ type: 'key-updated', atMs: this.#now, owner: this.name, key, value, version });
@@ -1252,10 +1251,7 @@ export class GossipNode {
    * Merges a digest into this node's view and returns what the peer holds of each member it mentioned, for
    * computing what it lacks. Reports whether a positional page could be matched.
    */
-  #learnDigest(
-    digest: Digest,
-    knowledge: Map<number, PeerKnowledge>,
-  ): { peerSlot: number; pageMatched: boolean } {
+  #learnDigest(digest: Digest, knowledge: PeerKnowledge): { peerSlot: number; pageMatched: boolean } {
     const peerSlot = this.#learn(digest.sender);
     this.#know(knowledge, peerSlot, digest.sender);
     for (const entry of digest.news) this.#know(knowledge, this.#learn(entry), entry);
@@ -1268,7 +1264,7 @@ export class GossipNode {
     return { peerSlot, pageMatched: this.#mergePositionalPage(page, knowledge) };
   }
 
-  #know(knowledge: Map<number, PeerKnowledge>, slot: number, entry: MemberEntry): void {
+  #know(knowledge: PeerKnowledge, slot: number, entry: MemberEntry): void {
     if (slot < 0) return;
     const table = this.#table;
     const status = statusIndex(entry.status);
@@ -1277,14 +1273,14 @@ export class GossipNode {
       entry.generation === table.generations[slot] &&
       status !== table.statuses[slot] &&
       (entry.heartbeat < heartbeat || (entry.heartbeat === heartbeat && status < table.statuses[slot]!));
-    knowledge.set(slot, { slot, generation: entry.generation, version: entry.maxVersion, staleLiveness });
+    knowledge.set(slot, entry.generation, entry.maxVersion, staleLiveness);
   }
 
   #learnExplicitPage(
     rangeStart: number,
     rangeEnd: number,
     entries: readonly MemberEntry[],
-    knowledge: Map<number, PeerKnowledge>,
+    knowledge: PeerKnowledge,
   ): void {
     const listed = new Set<number>();
     for (const entry of entries) {
@@ -1299,12 +1295,12 @@ export class GossipNode {
       const slot = table.order[position]!;
       if (table.keys[slot]! >= rangeEnd) break;
       if (!listed.has(slot) && table.statuses[slot]! <= STATUS_SUSPECT && slot !== this.#selfSlot) {
-        knowledge.set(slot, { slot, generation: -1, version: 0, staleLiveness: false });
+        knowledge.set(slot, -1, 0, false);
       }
     }
   }
 
-  #mergePositionalPage(page: PositionalPage, knowledge: Map<number, PeerKnowledge>): boolean {
+  #mergePositionalPage(page: PositionalPage, knowledge: PeerKnowledge): boolean {
     const table = this.#table;
     const local = rangeHash(table, page.rangeStart, page.rangeEnd);
     if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
@@ -1315,7 +1311,6 @@ export class GossipNode {
     const { order, heartbeats, statuses, maxVersions, lastArrivalMs } = table;
     const self = this.#selfSlot;
     const now = this.#now;
-    const hasWatched = this.#watched.length > 0;
     let position = table.lowerBound(page.rangeStart);
     const cursor = new VarintCursor(page.entries);
     for (let i = 0; i < page.count; i++, position++) {
@@ -1337,20 +1332,14 @@ export class GossipNode {
         heartbeats[slot] = heartbeat;
         this.#foldSample(slot, now - lastArrivalMs[slot]!);
         lastArrivalMs[slot] = now;
-        if (hasWatched || status !== STATUS_ALIVE) this.#updateDeadline(slot);
+        if (status !== STATUS_ALIVE || this.#watches(slot)) this.#updateDeadline(slot);
         else this.#updateUnwatchedDeadline(slot);
       } else {
         this.#mergeLiveness(slot, heartbeat, status, null);
       }
       const ours = maxVersions[slot]!;
       if (peerVersion > ours) this.#addNews(slot);
-      else if (peerVersion < ours)
-        knowledge.set(slot, {
-          slot,
-          generation: table.generations[slot]!,
-          version: peerVersion,
-          staleLiveness: false,
-        });
+      else if (peerVersion < ours) knowledge.set(slot, table.generations[slot]!, peerVersion, false);
     }
     return true;
   }
@@ -1370,9 +1359,9 @@ export class GossipNode {
   }
 
   /** One map reused for every exchange (each is handled within one synchronous step). */
-  readonly #knowledge = new Map<number, PeerKnowledge>();
+  readonly #knowledge = new PeerKnowledge();
 
-  #scratchKnowledge(): Map<number, PeerKnowledge> {
+  #scratchKnowledge(): PeerKnowledge {
     this.#knowledge.clear();
     return this.#knowledge;
   }
@@ -1512,6 +1501,7 @@ export class GossipNode {
       }
     }
     this.counters.deltasApplied++;
+    if (state.tombstoneCount > 0) this.#tombstoned.add(slot);
     if (state.maxVersion > before) {
       table.maxVersions[slot] = state.maxVersion;
       if (spread) {
@@ -1559,13 +1549,14 @@ export class GossipNode {
     stateOf: (slot) => this.#states.get(slot),
   };
 
-  #plan(knowledge: Map<number, PeerKnowledge>): DeltaCandidate[] {
+  #plan(knowledge: PeerKnowledge): DeltaCandidate[] {
     const candidates: DeltaCandidate[] = [];
-    for (const known of knowledge.values()) {
-      if (!this.#table.isUsed(known.slot)) continue;
+    for (let i = 0; i < knowledge.length; i++) {
+      const slot = knowledge.slotAt(i);
+      if (!this.#table.isUsed(slot)) continue;
       const candidate =
-        planDelta(this.#deltaSource, known.slot, known.generation, known.version) ??
-        (known.staleLiveness ? planLiveness(this.#deltaSource, known.slot) : null);
+        planDelta(this.#deltaSource, slot, knowledge.generationAt(i), knowledge.versionAt(i)) ??
+        (knowledge.staleLivenessAt(i) ? planLiveness(this.#deltaSource, slot) : null);
       if (candidate !== null) candidates.push(candidate);
     }
     return candidates;
@@ -1606,7 +1597,7 @@ export class GossipNode {
   #composeReply(
     reply: { rangeStart: number; rangeEnd: number; explicit: boolean; startKey: number } | null,
     candidates: DeltaCandidate[],
-    knowledge: Map<number, PeerKnowledge>,
+    knowledge: PeerKnowledge,
   ): { digest: Digest; deltas: OwnerDelta[]; leftovers: DeltaCandidate[] } {
     // Message code and the deltas' count prefix (at most 3 bytes) come off the top; a missing page costs 1.
     const budget = this.#payloadBudget - 1 - 3;
@@ -1667,11 +1658,7 @@ export class GossipNode {
    * Deltas for our news the peer did not mention, starting where the news started: the peer may lack them,
    * and sending them now saves it a round of asking. Only used while budget is left.
    */
-  #speculativeDeltas(
-    slots: readonly number[],
-    knowledge: Map<number, PeerKnowledge>,
-    budget: number,
-  ): OwnerDelta[] {
+  #speculativeDeltas(slots: readonly number[], knowledge: PeerKnowledge, budget: number): OwnerDelta[] {
     const candidates: DeltaCandidate[] = [];
     for (const slot of slots) {
       if (knowledge.has(slot) || slot === this.#selfSlot) continue;

@@ -24,6 +24,9 @@ import {
   memberEntryLength,
   type PositionalPage,
   positionalPageHeaderLength,
+  slabOffset,
+  slabWithRoom,
+  takeBytes,
   varintLength,
 } from '../wire/index.js';
 import { type MemberTable, STATUS_SUSPECT } from './member-table.js';
@@ -56,19 +59,17 @@ function writeVarint(bytes: Uint8Array, position: number, value: number): number
 
 let scratchSlots = new Int32Array(256);
 let scratchEnds = new Int32Array(256);
-let scratchBytes = new Uint8Array(2048);
 
 /**
- * Reusable buffers for the page builder (slots included, the byte offset after each, the entries' bytes):
- * valid until the next call, which is fine because builders are synchronous.
+ * Reusable arrays for the page builder (slots included, the byte offset after each): valid until the next
+ * call, which is fine because builders are synchronous.
  */
-function scratch(slots: number, bytes: number): { slots: Int32Array; ends: Int32Array; bytes: Uint8Array } {
+function scratch(slots: number): { slots: Int32Array; ends: Int32Array } {
   if (scratchSlots.length < slots) {
     scratchSlots = new Int32Array(Math.max(slots, scratchSlots.length * 2));
     scratchEnds = new Int32Array(scratchSlots.length);
   }
-  if (scratchBytes.length < bytes) scratchBytes = new Uint8Array(Math.max(bytes, scratchBytes.length * 2));
-  return { slots: scratchSlots, ends: scratchEnds, bytes: scratchBytes };
+  return { slots: scratchSlots, ends: scratchEnds };
 }
 
 /** Identity hash of the members with key in [rangeStart, rangeEnd), and their count. */
@@ -145,9 +146,12 @@ export function buildPositionalPage(
   if (headerMax > budgetBytes) return null;
   // Every entry takes at least two bytes, which bounds how many can fit.
   const capacity = Math.min(total - first, (budgetBytes - headerMax) >> 1, entriesMax);
-  // Entries are written as varints straight into reused scratch space, then copied out once.
-  const { slots: included, ends, bytes: output } = scratch(capacity, budgetBytes);
-  let written = 0;
+  // Entries are written as varints straight into the codec's byte slab (see wire/byte-slab.ts), which then
+  // hands out exactly the bytes kept; ends[] are positions in the slab.
+  const { slots: included, ends } = scratch(capacity);
+  const output = slabWithRoom(budgetBytes);
+  const base = slabOffset();
+  let written = base;
   let count = 0;
   let end = rangeEnd;
   let hashA = 0;
@@ -162,7 +166,7 @@ export function buildPositionalPage(
     const packed = maxVersions[slot]! * 4 + status;
     if (
       count === capacity ||
-      headerMax + written + varintLength(heartbeat) + varintLength(packed) > budgetBytes
+      headerMax + (written - base) + varintLength(heartbeat) + varintLength(packed) > budgetBytes
     ) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
@@ -172,7 +176,10 @@ export function buildPositionalPage(
         hashA ^= wordsA[dropped]!;
         hashB ^= wordsB[dropped]!;
       }
-      written = count === 0 ? 0 : ends[count - 1]!;
+      const kept = count === 0 ? base : ends[count - 1]!;
+      // The slab's unclaimed bytes stay zero for whoever takes them next.
+      output.fill(0, kept, written);
+      written = kept;
       break;
     }
     written = writeVarint(output, writeVarint(output, written, heartbeat), packed);
@@ -182,7 +189,10 @@ export function buildPositionalPage(
     hashB ^= wordsB[slot]!;
     count++;
   }
-  if (end <= rangeStart) return null;
+  if (end <= rangeStart) {
+    output.fill(0, base, written);
+    return null;
+  }
   return {
     kind: 'positional',
     rangeStart,
@@ -190,7 +200,7 @@ export function buildPositionalPage(
     hashA: hashA >>> 0,
     hashB: hashB >>> 0,
     count,
-    entries: output.slice(0, written),
+    entries: takeBytes(written - base),
   };
 }
 

@@ -22,7 +22,12 @@ export class Checkers {
   falseDownVerdicts = 0;
   suspicions = 0;
   #cluster: SimCluster;
-  #previous = new Map<number, { generation: number; members: Map<string, [number, number, number]> }>();
+  /**
+   * Each sampled host's view at its last sample: member names in view order and (generation, heartbeat,
+   * version) per member in one array. Every host is sampled in turn, so these snapshots stay alive for many
+   * rounds; a Map of small arrays per host made the collector's old generation grow by megabytes a round.
+   */
+  #previous = new Map<number, { generation: number; names: string[]; values: Float64Array }>();
   #sampleCursor = 0;
   #sampleSize: number;
   #stopped = false;
@@ -86,13 +91,25 @@ export class Checkers {
   #checkHost(host: SimHost): void {
     const sampled = this.#previous.get(host.index);
     // A restarted host starts a fresh history.
-    const previous = sampled?.generation === host.node.generation ? sampled.members : undefined;
-    const current = new Map<string, [number, number, number]>();
-    for (const member of host.node.members()) {
-      current.set(member.name, [member.generation, member.heartbeat, member.maxVersion]);
-      const before = previous?.get(member.name);
-      if (before === undefined) continue;
-      const [generation, heartbeat, version] = before;
+    const previous = sampled?.generation === host.node.generation ? sampled : undefined;
+    const before = new Map<string, number>();
+    if (previous !== undefined) {
+      for (let index = 0; index < previous.names.length; index++) before.set(previous.names[index]!, index);
+    }
+    const members = host.node.members();
+    const names: string[] = new Array(members.length);
+    const values = new Float64Array(3 * members.length);
+    for (let index = 0; index < members.length; index++) {
+      const member = members[index]!;
+      names[index] = member.name;
+      values[3 * index] = member.generation;
+      values[3 * index + 1] = member.heartbeat;
+      values[3 * index + 2] = member.maxVersion;
+      const at = before.get(member.name);
+      if (previous === undefined || at === undefined) continue;
+      const generation = previous.values[3 * at]!;
+      const heartbeat = previous.values[3 * at + 1]!;
+      const version = previous.values[3 * at + 2]!;
       if (member.generation < generation) {
         this.report('monotonic', `${host.name} moved ${member.name} back from generation ${generation}`);
       } else if (member.generation === generation) {
@@ -110,7 +127,7 @@ export class Checkers {
         }
       }
     }
-    this.#previous.set(host.index, { generation: host.node.generation, members: current });
+    this.#previous.set(host.index, { generation: host.node.generation, names, values });
   }
 
   /** After healing: every live node must hold the same view (checksums) and every listed key. */

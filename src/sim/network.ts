@@ -130,6 +130,7 @@ export class SimNetwork {
   }
 
   blocked(from: string, to: string): boolean {
+    if (this.#groups.size === 0 && this.#cuts.size === 0) return false;
     if ((this.#groups.get(from) ?? 0) !== (this.#groups.get(to) ?? 0)) return true;
     return this.#cuts.size > 0 && this.#cuts.has(`${from}>${to}`);
   }

@@ -107,11 +107,23 @@ export class SimTransport implements Transport, Endpoint {
       this.stats.datagramsOversizeReceived++;
       return;
     }
-    if (this.#host?.state() === 'stalled') {
-      this.#host.hold({ channel, bytes, from });
-      return;
+    const host = this.#host;
+    if (host !== undefined) {
+      const state = host.state();
+      if (state === 'stalled') {
+        host.hold({ channel, bytes, from });
+        return;
+      }
+      if (state !== 'running') return;
     }
-    this.deliverNow({ channel, bytes, from });
+    // What deliverNow does, without building a HeldDelivery for every packet.
+    if (this.#handlers === null) return;
+    if (channel === 'datagram') {
+      this.stats.datagramsReceived++;
+      this.#handlers.onDatagram(bytes, from);
+    } else {
+      this.#handlers.onStream(bytes, from);
+    }
   }
 
   deliverProbeResult(address: string, outcome: ProbeOutcome): void {

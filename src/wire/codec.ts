@@ -7,6 +7,8 @@
  *   reads is bounded by `DecodeLimits` and by the bytes actually present;
  * - message codes are append-only: a code, once shipped, keeps its meaning forever.
  */
+
+import { freshBytes } from './byte-slab.js';
 import {
   type AckMessage,
   type Digest,
@@ -342,7 +344,7 @@ export class VarintCursor {
 }
 
 export function encode(message: Message): Uint8Array {
-  const bytes = new Uint8Array(encodedLength(message));
+  const bytes = freshBytes(encodedLength(message));
   const writer = new Writer(bytes);
   writeMessage(writer, message);
   if (writer.position !== bytes.length) throw new RangeError('encodedLength disagrees with encode');
@@ -558,7 +560,7 @@ export function writeFrameHeader(writer: Writer, header: FrameHeader): void {
 /** A frame with a plaintext message payload. */
 export function encodeFrame(clusterName: string, message: Message): Uint8Array {
   const headerLength = frameHeaderLength(clusterName);
-  const bytes = new Uint8Array(headerLength + encodedLength(message));
+  const bytes = freshBytes(headerLength + encodedLength(message));
   const writer = new Writer(bytes);
   writeFrameHeader(writer, { clusterName, flags: 0 });
   writeMessage(writer, message);

@@ -7,20 +7,25 @@
 // ignoreBOM: a leading U+FEFF is part of the string, not a byte-order mark to strip (names must round-trip).
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Recently decoded short ASCII strings by hash of their bytes; bounded: cleared when it fills up. */
-const recentStrings = new Map<number, string>();
-const RECENT_STRINGS_MAX = 8192;
+/**
+ * Recently decoded short ASCII strings, in a direct-mapped cache indexed by the hash of their bytes: a slot
+ * holds the last string whose hash fell there (a Map was a measurable share of decoding).
+ */
+const RECENT_STRINGS = 8192;
+const recentHashes = new Int32Array(RECENT_STRINGS);
+const recentStrings: string[] = new Array<string>(RECENT_STRINGS).fill('');
 
 function internAscii(bytes: Uint8Array, start: number, length: number, hash: number): string {
-  const known = recentStrings.get(hash);
-  if (known !== undefined && known.length === length) {
+  const index = hash & (RECENT_STRINGS - 1);
+  const known = recentStrings[index]!;
+  if (recentHashes[index] === hash && known.length === length) {
     let same = true;
     for (let i = 0; i < length && same; i++) same = known.charCodeAt(i) === bytes[start + i];
     if (same) return known;
   }
   const text = String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
-  if (recentStrings.size >= RECENT_STRINGS_MAX) recentStrings.clear();
-  recentStrings.set(hash, text);
+  recentHashes[index] = hash;
+  recentStrings[index] = text;
   return text;
 }
 
@@ -120,7 +125,7 @@ export class Reader {
         }
         hash = Math.imul(hash ^ byte, 0x01000193);
       }
-      if (ascii) return internAscii(this.bytes, start, length, hash >>> 0);
+      if (ascii) return internAscii(this.bytes, start, length, hash | 0);
     }
     try {
       return decoder.decode(this.bytes.subarray(start, start + length));

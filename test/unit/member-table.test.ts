@@ -66,6 +66,24 @@ test('find of an unknown name is -1, also for a string the pool holds as an addr
   assert.equal(table.find('a:7946'), -1);
 });
 
+test('find never answers from a stale cache entry: a removed name whose string lives on is not found', () => {
+  const pool = new StringPool();
+  const table = new MemberTable(pool, 4);
+  // Someone else holds the name, so its string id outlives the member (as an address string might).
+  const held = pool.acquire('x');
+  const slot = table.add(member('x'), 0);
+  assert.equal(table.find('x'), slot, 'found, and now cached');
+  table.remove(slot);
+  assert.equal(table.find('x'), -1, 'removed');
+  const reused = table.add(member('y'), 0);
+  assert.equal(reused, slot, 'the slot is reused by another name');
+  assert.equal(table.find('x'), -1, 'still not found through the reused slot');
+  assert.equal(table.find('y'), reused);
+  const again = table.add(member('x'), 0);
+  assert.equal(table.find('x'), again, 'found again once re-added');
+  pool.release(held);
+});
+
 test('lowerBound is the first position whose key is at least the given key', () => {
   const table = new MemberTable();
   const names = Array.from({ length: 40 }, (_, index) => `host-${index}`);
