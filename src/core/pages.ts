@@ -154,8 +154,6 @@ export function buildPositionalPage(
   let written = base;
   let count = 0;
   let end = rangeEnd;
-  let hashA = 0;
-  let hashB = 0;
   for (let position = first; position < total; position++) {
     const slot = order[position]!;
     const key = keys[slot]!;
@@ -170,12 +168,7 @@ export function buildPositionalPage(
     ) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
-      while (count > 0 && keys[included[count - 1]!] === key) {
-        count--;
-        const dropped = included[count]!;
-        hashA ^= wordsA[dropped]!;
-        hashB ^= wordsB[dropped]!;
-      }
+      while (count > 0 && keys[included[count - 1]!] === key) count--;
       const kept = count === 0 ? base : ends[count - 1]!;
       // The slab's unclaimed bytes stay zero for whoever takes them next.
       output.fill(0, kept, written);
@@ -185,9 +178,16 @@ export function buildPositionalPage(
     written = writeVarint(output, writeVarint(output, written, heartbeat), packed);
     included[count] = slot;
     ends[count] = written;
+    count++;
+  }
+  // The identity hash in a second pass over the slots kept, so that no loop reads more than five columns:
+  // each column is a separate stream of cache misses, and a CPU's prefetchers follow only so many at once.
+  let hashA = 0;
+  let hashB = 0;
+  for (let i = 0; i < count; i++) {
+    const slot = included[i]!;
     hashA ^= wordsA[slot]!;
     hashB ^= wordsB[slot]!;
-    count++;
   }
   if (end <= rangeStart) {
     output.fill(0, base, written);
