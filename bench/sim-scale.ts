@@ -17,7 +17,7 @@
  * Node's own flags given to this script (`node --max-old-space-size=8192 --import tsx ...`) are passed on
  * to the child processes, which also get a young generation of 64 MiB semispaces (`--max-semi-space-size`,
  * unless given): a simulation allocates a message, a frame and their closures for every datagram, nearly all
- * dead within a few simulated milliseconds, and V8's default 16 MiB makes it collect twice as often.
+ * dead within a few simulated milliseconds, and with V8's default of 16 MiB it collects four times as often.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
