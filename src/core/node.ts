@@ -1361,9 +1361,14 @@ export class GossipNode {
     const now = this.#now;
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
+      if (this.#watches(slot)) {
+        // A watched member's interval of more than two rounds is not a sample (see #recordArrival).
+        this.#recordArrival(slot);
+        continue;
+      }
       this.#foldSample(slot, now - lastArrivalMs[slot]!);
       lastArrivalMs[slot] = now;
-      if (statuses[slot] !== STATUS_ALIVE || this.#watches(slot)) this.#updateDeadline(slot);
+      if (statuses[slot] !== STATUS_ALIVE) this.#updateDeadline(slot);
       else this.#updateUnwatchedDeadline(slot);
     }
   }

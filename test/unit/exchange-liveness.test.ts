@@ -8,8 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Output } from '../../src/core/index.js';
-import type { MemberEntry } from '../../src/wire/index.js';
+import { memberHashes } from '../../src/core/hash.js';
+import { memberKey, type Output } from '../../src/core/index.js';
+import { type MemberEntry, positionalPage } from '../../src/wire/index.js';
 import { type CoreNetwork, entryOf, joinedCluster } from '../support/cores.js';
 
 const PHI_VERDICT = { accuser: 'b', reason: 'phi', phiHundredths: 812, silenceMs: 9000 } as const;
@@ -375,4 +376,59 @@ test('a watcher that has only just started watching probes a silent member as ea
       `after ${history} ms of history: probed after ${Math.round(silenceMs)} ms of silence`,
     );
   }
+});
+
+test('a watched member heard again through a page after more than two rounds of silence keeps its statistics', () => {
+  // The rule of #recordArrival (an interval of more than two rounds from a watched member is a stall or a
+  // burst of loss, not a sample) holds also when the heartbeat comes back in a positional page.
+  const { network } = joinedCluster(['a', 'b', 'c']);
+  network.probeOutcome = () => null;
+  network.runFor(20_000);
+  const watcher = ['a:1', 'b:1'].find((address) => network.node(address).watchedMembers().includes('c'));
+  assert.ok(watcher !== undefined, 'someone watches c');
+  const relay = watcher === 'a:1' ? 'b:1' : 'a:1';
+  network.pause('c:1');
+  // Frames c sent before the pause may still arrive: wait until its silence has lasted 2.1 s.
+  for (let tries = 0; tries < 10 && network.node(watcher).phiOf('c')!.silenceMs < 2100; tries++) {
+    network.runFor(2100 - network.node(watcher).phiOf('c')!.silenceMs);
+  }
+  const before = network.node(watcher).phiOf('c')!;
+  assert.ok(before.silenceMs > 2000, `c silent for ${before.silenceMs} ms`);
+  assert.equal(network.node(watcher).member('c')?.status, 'alive', 'c is still alive at its watcher');
+  // A page from the relay covering every member, with c one heartbeat further than the watcher has it.
+  const members = network
+    .node(watcher)
+    .members()
+    .sort((x, y) => memberKey(x.name) - memberKey(y.name) || (x.name < y.name ? -1 : 1));
+  let hashA = 0;
+  let hashB = 0;
+  for (const member of members) {
+    const hashes = memberHashes(member.name, member.generation);
+    hashA ^= hashes.hashA;
+    hashB ^= hashes.hashB;
+  }
+  const page = positionalPage({
+    rangeStart: 0,
+    rangeEnd: 2 ** 32,
+    hashA: hashA >>> 0,
+    hashB: hashB >>> 0,
+    heartbeats: members.map((member) => member.heartbeat + (member.name === 'c' ? 1 : 0)),
+    maxVersions: members.map((member) => member.maxVersion),
+    statuses: members.map(() => 0),
+  });
+  const sender = entryOf(
+    network
+      .node(relay)
+      .members()
+      .find((member) => member.isSelf)!,
+  );
+  network.step(watcher, {
+    kind: 'datagram',
+    from: relay,
+    message: { type: 'syn', digest: { sender, news: [], page } },
+  });
+  const after = network.node(watcher).phiOf('c')!;
+  assert.ok(after.silenceMs < 10, 'the page counted as an arrival');
+  assert.equal(after.meanMs, before.meanMs, 'the long interval was not folded into the mean');
+  assert.equal(after.stdMs, before.stdMs, 'nor into the deviation');
 });
