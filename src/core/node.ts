@@ -306,6 +306,25 @@ export class GossipNode {
     return views;
   }
 
+  /**
+   * Every member's name, in view order, and its (generation, heartbeat, state version) as three numbers
+   * each in `values`: what the simulator's invariant checkers compare between samples, without building a
+   * MemberView per member.
+   */
+  memberVersions(): { names: string[]; values: Float64Array } {
+    const table = this.#table;
+    const names: string[] = new Array(table.count);
+    const values = new Float64Array(3 * table.count);
+    for (let position = 0; position < table.count; position++) {
+      const slot = table.order[position]!;
+      names[position] = table.name(slot);
+      values[3 * position] = table.generations[slot]!;
+      values[3 * position + 1] = table.heartbeats[slot]!;
+      values[3 * position + 2] = table.maxVersions[slot]!;
+    }
+    return { names, values };
+  }
+
   member(name: string): MemberView | undefined {
     const slot = this.#table.find(name);
     return slot < 0 ? undefined : this.#view(slot);

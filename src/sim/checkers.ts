@@ -92,42 +92,53 @@ export class Checkers {
     const sampled = this.#previous.get(host.index);
     // A restarted host starts a fresh history.
     const previous = sampled?.generation === host.node.generation ? sampled : undefined;
-    const before = new Map<string, number>();
-    if (previous !== undefined) {
-      for (let index = 0; index < previous.names.length; index++) before.set(previous.names[index]!, index);
-    }
-    const members = host.node.members();
-    const names: string[] = new Array(members.length);
-    const values = new Float64Array(3 * members.length);
-    for (let index = 0; index < members.length; index++) {
-      const member = members[index]!;
-      names[index] = member.name;
-      values[3 * index] = member.generation;
-      values[3 * index + 1] = member.heartbeat;
-      values[3 * index + 2] = member.maxVersion;
-      const at = before.get(member.name);
-      if (previous === undefined || at === undefined) continue;
+    const current = host.node.memberVersions();
+    if (previous !== undefined) this.#compare(host, previous, current);
+    this.#previous.set(host.index, { generation: host.node.generation, ...current });
+  }
+
+  /** Reports members whose generation, heartbeat or version went back since the previous sample. */
+  #compare(
+    host: SimHost,
+    previous: { readonly names: readonly string[]; readonly values: Float64Array },
+    current: { readonly names: readonly string[]; readonly values: Float64Array },
+  ): void {
+    // Both lists are in view order: walk them together, and look names up only once they stop lining up
+    // (a member joined or was reaped in between).
+    let index: Map<string, number> | null = null;
+    let next = 0;
+    for (let position = 0; position < current.names.length; position++) {
+      const name = current.names[position]!;
+      let at = -1;
+      if (index === null && next < previous.names.length && previous.names[next] === name) at = next++;
+      else {
+        if (index === null) {
+          index = new Map();
+          for (let i = 0; i < previous.names.length; i++) index.set(previous.names[i]!, i);
+        }
+        at = index.get(name) ?? -1;
+      }
+      if (at < 0) continue;
       const generation = previous.values[3 * at]!;
       const heartbeat = previous.values[3 * at + 1]!;
       const version = previous.values[3 * at + 2]!;
-      if (member.generation < generation) {
-        this.report('monotonic', `${host.name} moved ${member.name} back from generation ${generation}`);
-      } else if (member.generation === generation) {
-        if (member.heartbeat < heartbeat) {
+      const nowGeneration = current.values[3 * position]!;
+      const nowHeartbeat = current.values[3 * position + 1]!;
+      const nowVersion = current.values[3 * position + 2]!;
+      if (nowGeneration < generation) {
+        this.report('monotonic', `${host.name} moved ${name} back from generation ${generation}`);
+      } else if (nowGeneration === generation) {
+        if (nowHeartbeat < heartbeat) {
           this.report(
             'monotonic',
-            `${host.name} moved ${member.name}'s heartbeat back: ${heartbeat} -> ${member.heartbeat}`,
+            `${host.name} moved ${name}'s heartbeat back: ${heartbeat} -> ${nowHeartbeat}`,
           );
         }
-        if (member.maxVersion < version) {
-          this.report(
-            'monotonic',
-            `${host.name} moved ${member.name}'s version back: ${version} -> ${member.maxVersion}`,
-          );
+        if (nowVersion < version) {
+          this.report('monotonic', `${host.name} moved ${name}'s version back: ${version} -> ${nowVersion}`);
         }
       }
     }
-    this.#previous.set(host.index, { generation: host.node.generation, names, values });
   }
 
   /** After healing: every live node must hold the same view (checksums) and every listed key. */
