@@ -155,6 +155,11 @@ test('a node cut off past the tombstone collection point is repaired by a reset'
   // Long enough for a (and b) to collect the tombstone of k1 (version 3) while c still holds version 2.
   network.runFor(20_000);
   assert.equal(network.node('a:1').counters.tombstonesCollected, 1);
+  assert.equal(
+    network.node('b:1').counters.tombstonesCollected,
+    1,
+    'b collects the tombstone it received in a delta, too',
+  );
   assert.equal(network.node('c:1').member('a')?.maxVersion, 2);
 
   network.blocked = () => false;
