@@ -48,7 +48,8 @@ export class MemberTable {
   /**
    * The slot last found for a name id, by a hash of the id; an entry is trusted only while its slot still
    * holds that id. Most lookups are of the few peers a node is exchanging with, and the binary search they
-   * skip costs about ten cache misses in a simulated cluster, where a thousand tables take turns in the cache.
+   * skip takes a step per halving of the table, each a likely cache miss in a simulated cluster, where a
+   * thousand tables take turns in the cache.
    */
   #findCache = new Int32Array(16).fill(-1);
   #findShift = 28;

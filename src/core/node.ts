@@ -698,11 +698,14 @@ export class GossipNode {
    */
   #recordArrival(slot: number): void {
     const table = this.#table;
+    const watched = this.#watches(slot);
     const sampleMs = this.#now - table.lastArrivalMs[slot]!;
-    const stall = sampleMs > 2 * this.options.gossipIntervalMs && this.#watches(slot);
+    const stall = sampleMs > 2 * this.options.gossipIntervalMs && watched;
     if (!stall) this.#foldSample(slot, sampleMs);
     table.lastArrivalMs[slot] = this.#now;
-    this.#updateDeadline(slot);
+    // An alive member this node does not watch has just had a sample folded in: the short path applies.
+    if (watched || table.statuses[slot] !== STATUS_ALIVE) this.#updateDeadline(slot);
+    else this.#updateUnwatchedDeadline(slot);
   }
 
   /** When the next failure-detector threshold of a live member is crossed, if nothing arrives before. */
@@ -1375,24 +1378,13 @@ export class GossipNode {
    * prefetchers follow only so many at once, and in a simulated cluster of 1,000 nodes every table is cold).
    */
   #recordArrivals(slots: Int32Array, count: number): void {
-    const table = this.#table;
-    const { lastArrivalMs, statuses } = table;
-    const now = this.#now;
-    for (let i = 0; i < count; i++) {
-      const slot = slots[i]!;
-      if (this.#watches(slot)) {
-        // A watched member's interval of more than two rounds is not a sample (see #recordArrival).
-        this.#recordArrival(slot);
-        continue;
-      }
-      this.#foldSample(slot, now - lastArrivalMs[slot]!);
-      lastArrivalMs[slot] = now;
-      if (statuses[slot] !== STATUS_ALIVE) this.#updateDeadline(slot);
-      else this.#updateUnwatchedDeadline(slot);
-    }
+    for (let i = 0; i < count; i++) this.#recordArrival(slots[i]!);
   }
 
-  /** #updateDeadline for the usual member: alive and not watched by this node (so never probed). */
+  /**
+   * #updateDeadline for the usual member: alive, not watched by this node (so never probed) and with at
+   * least one sample (its prior deviation is not needed).
+   */
   #updateUnwatchedDeadline(slot: number): void {
     const table = this.#table;
     const variance = table.varianceIntervalMs2[slot]!;

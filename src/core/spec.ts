@@ -135,6 +135,6 @@ export function resolveOptions<R extends SpecRecord>(
       issues.push({ path: prefix + name, message: 'is not a known option' });
   }
   // A copy by spread: an object filled key by key and then frozen can end up in V8's dictionary mode, and
-  // the core reads its options in every step (a dictionary lookup each time, about 5% of a simulated round).
+  // the core reads its options in every step (a hash lookup each time instead of a fixed offset).
   return { options: Object.freeze({ ...result }) as OptionsOf<R>, issues };
 }

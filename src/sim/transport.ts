@@ -116,14 +116,7 @@ export class SimTransport implements Transport, Endpoint {
       }
       if (state !== 'running') return;
     }
-    // What deliverNow does, without building a HeldDelivery for every packet.
-    if (this.#handlers === null) return;
-    if (channel === 'datagram') {
-      this.stats.datagramsReceived++;
-      this.#handlers.onDatagram(bytes, from);
-    } else {
-      this.#handlers.onStream(bytes, from);
-    }
+    this.#handOver(channel, bytes, from);
   }
 
   deliverProbeResult(address: string, outcome: ProbeOutcome): void {
@@ -142,11 +135,17 @@ export class SimTransport implements Transport, Endpoint {
       this.#handlers.onProbeResult(delivery.address, delivery.outcome);
       return;
     }
-    if (delivery.channel === 'datagram') {
+    this.#handOver(delivery.channel, delivery.bytes, delivery.from);
+  }
+
+  /** Passes bytes to the handlers (a HeldDelivery is built only for what a stalled host keeps). */
+  #handOver(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void {
+    if (this.#handlers === null) return;
+    if (channel === 'datagram') {
       this.stats.datagramsReceived++;
-      this.#handlers.onDatagram(delivery.bytes, delivery.from);
+      this.#handlers.onDatagram(bytes, from);
     } else {
-      this.#handlers.onStream(delivery.bytes, delivery.from);
+      this.#handlers.onStream(bytes, from);
     }
   }
 

@@ -1,9 +1,9 @@
 /**
  * Fresh byte arrays for encoded frames and pages, carved from large buffers instead of allocated one by one.
  *
- * A `new Uint8Array(n)` above 64 bytes gets its own backing store outside the JavaScript heap: about 400 ns
- * to create on this machine, and more work for the collector, against about 50 ns for a view into a buffer
- * that already exists. Every frame a node sends and every digest page it builds needs one, so the codec
+ * A `new Uint8Array(n)` above 64 bytes gets its own backing store outside the JavaScript heap, which costs
+ * several times as much to create as a view into a buffer that already exists, and more work for the
+ * collector. Every frame a node sends and every digest page it builds needs one, so the codec
  * takes them from a slab of 64 KiB, moving forward only: a range handed out is never handed out again, and a
  * slab is collected once no view into it is left. The views share their slab's `buffer`, so code that needs
  * the bytes of one array reads `byteOffset` and `length`, as for any typed array.
