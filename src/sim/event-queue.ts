@@ -1,16 +1,18 @@
 /**
  * The simulator's clock and agenda: a binary min-heap of timed actions, ordered by (time, insertion
  * sequence) so that simultaneous events fire in a fixed order and a run replays exactly.
+ *
+ * The heap keeps its keys in two typed arrays beside the array of actions, so that sifting compares numbers
+ * in contiguous memory instead of chasing a pointer to an object per comparison: with 1,000 simulated nodes
+ * about a thousand events wait at any time, a pop compares about twenty of them, and objects allocated at
+ * scattered moments were a cache miss each.
  */
 
-interface Scheduled {
-  time: number;
-  sequence: number;
-  action: () => void;
-}
-
 export class EventQueue {
-  #heap: Scheduled[] = [];
+  #times = new Float64Array(1024);
+  #sequences = new Float64Array(1024);
+  #actions: (() => void)[] = [];
+  #length = 0;
   #sequence = 0;
   #now = 0;
   fired = 0;
@@ -20,22 +22,29 @@ export class EventQueue {
   }
 
   get size(): number {
-    return this.#heap.length;
+    return this.#length;
   }
 
   at(time: number, action: () => void): void {
     if (!(time >= this.#now)) throw new RangeError(`cannot schedule in the past: ${time} < ${this.#now}`);
-    const item: Scheduled = { time, sequence: this.#sequence++, action };
-    const heap = this.#heap;
-    heap.push(item);
-    let index = heap.length - 1;
+    if (this.#length === this.#times.length) this.#grow();
+    const times = this.#times;
+    const sequences = this.#sequences;
+    const actions = this.#actions;
+    const sequence = this.#sequence++;
+    let index = this.#length++;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (!before(item, heap[parent]!)) break;
-      heap[index] = heap[parent]!;
+      const parentTime = times[parent]!;
+      if (!(time < parentTime || (time === parentTime && sequence < sequences[parent]!))) break;
+      times[index] = parentTime;
+      sequences[index] = sequences[parent]!;
+      actions[index] = actions[parent]!;
       index = parent;
     }
-    heap[index] = item;
+    times[index] = time;
+    sequences[index] = sequence;
+    actions[index] = action;
   }
 
   after(delayMs: number, action: () => void): void {
@@ -44,39 +53,65 @@ export class EventQueue {
 
   /** Fires events in order until the next one is later than `time`; the clock then reads `time`. */
   runUntil(time: number, shouldStop?: () => boolean): void {
-    const heap = this.#heap;
-    while (heap.length > 0 && heap[0]!.time <= time) {
-      const item = this.#pop();
-      this.#now = item.time;
+    while (this.#length > 0 && this.#times[0]! <= time) {
+      this.#now = this.#times[0]!;
+      const action = this.#pop();
       this.fired++;
-      item.action();
+      action();
       if (shouldStop?.()) return;
     }
     if (time > this.#now) this.#now = time;
   }
 
-  #pop(): Scheduled {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
+  /** Removes the earliest event and returns its action. */
+  #pop(): () => void {
+    const times = this.#times;
+    const sequences = this.#sequences;
+    const actions = this.#actions;
+    const top = actions[0]!;
+    const length = --this.#length;
+    if (length > 0) {
+      // Sift the last event down from the root.
+      const lastTime = times[length]!;
+      const lastSequence = sequences[length]!;
+      const lastAction = actions[length]!;
       let index = 0;
-      const length = heap.length;
       for (;;) {
         const left = 2 * index + 1;
         if (left >= length) break;
         const right = left + 1;
-        const child = right < length && before(heap[right]!, heap[left]!) ? right : left;
-        if (!before(heap[child]!, last)) break;
-        heap[index] = heap[child]!;
+        let child = left;
+        if (right < length) {
+          const rightTime = times[right]!;
+          const leftTime = times[left]!;
+          if (rightTime < leftTime || (rightTime === leftTime && sequences[right]! < sequences[left]!)) {
+            child = right;
+          }
+        }
+        const childTime = times[child]!;
+        if (!(childTime < lastTime || (childTime === lastTime && sequences[child]! < lastSequence))) break;
+        times[index] = childTime;
+        sequences[index] = sequences[child]!;
+        actions[index] = actions[child]!;
         index = child;
       }
-      heap[index] = last;
+      times[index] = lastTime;
+      sequences[index] = lastSequence;
+      actions[index] = lastAction;
     }
+    // Drop the reference so that a fired action and what it holds can be collected.
+    actions[length] = noop;
     return top;
+  }
+
+  #grow(): void {
+    const times = new Float64Array(this.#times.length * 2);
+    times.set(this.#times);
+    this.#times = times;
+    const sequences = new Float64Array(this.#sequences.length * 2);
+    sequences.set(this.#sequences);
+    this.#sequences = sequences;
   }
 }
 
-function before(a: Scheduled, b: Scheduled): boolean {
-  return a.time < b.time || (a.time === b.time && a.sequence < b.sequence);
-}
+function noop(): void {}
