@@ -138,7 +138,8 @@ export function buildPositionalPage(
   entriesMax = Number.POSITIVE_INFINITY,
 ): PositionalPage | null {
   const first = table.lowerBound(rangeStart);
-  const { order, keys, heartbeats, maxVersions, statuses } = table;
+  // Keys by position (orderKeys, which lowerBound has just searched) rather than by slot.
+  const { order, orderKeys, heartbeats, maxVersions, statuses } = table;
   const { hashA: wordsA, hashB: wordsB } = table;
   const total = table.count;
   // Header size depends on the count and the end, both unknown until the end is chosen; reserve the maximum.
@@ -155,9 +156,9 @@ export function buildPositionalPage(
   let count = 0;
   let end = rangeEnd;
   for (let position = first; position < total; position++) {
-    const slot = order[position]!;
-    const key = keys[slot]!;
+    const key = orderKeys[position]!;
     if (key >= rangeEnd) break;
+    const slot = order[position]!;
     const status = statuses[slot]!;
     if (status > STATUS_SUSPECT) continue;
     const heartbeat = heartbeats[slot]!;
@@ -168,7 +169,7 @@ export function buildPositionalPage(
     ) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
-      while (count > 0 && keys[included[count - 1]!] === key) count--;
+      while (count > 0 && table.keys[included[count - 1]!] === key) count--;
       const kept = count === 0 ? base : ends[count - 1]!;
       // The slab's unclaimed bytes stay zero for whoever takes them next.
       output.fill(0, kept, written);

@@ -85,13 +85,24 @@ test('find never answers from a stale cache entry: a removed name whose string l
 });
 
 test('lowerBound is the first position whose key is at least the given key', () => {
-  const table = new MemberTable();
-  const names = Array.from({ length: 40 }, (_, index) => `host-${index}`);
-  for (const name of names) table.add(member(name), 0);
-  const keys = names.map(memberKey).sort((a, b) => a - b);
-  const probes = [0, 1, 2 ** 31, 2 ** 32 - 1, ...keys, ...keys.map((key) => key + 1)];
-  for (const key of probes) {
-    assert.equal(table.lowerBound(key), keys.filter((other) => other < key).length, `lowerBound(${key})`);
+  // Evenly spread keys (the usual case) at several sizes, and keys crowded into the lowest 1/256 of the
+  // key space, where the interpolated first guess is far off and the search must gallop.
+  const crowded: string[] = [];
+  for (let index = 0; crowded.length < 60; index++) {
+    if (memberKey(`crowd-${index}`) < 2 ** 24) crowded.push(`crowd-${index}`);
+  }
+  const cases = [0, 1, 2, 40, 1000].map((size) =>
+    Array.from({ length: size }, (_, index) => `host-${index}`),
+  );
+  for (const names of [...cases, crowded]) {
+    const table = new MemberTable();
+    for (const name of names) table.add(member(name), 0);
+    const keys = names.map(memberKey).sort((a, b) => a - b);
+    const probes = [0, 1, 2 ** 23, 2 ** 24, 2 ** 31, 2 ** 32 - 1, ...keys, ...keys.map((key) => key + 1)];
+    for (const key of [...probes, ...keys.map((key) => key - 1)]) {
+      const expected = keys.filter((other) => other < key).length;
+      assert.equal(table.lowerBound(key), expected, `lowerBound(${key}) among ${names.length}`);
+    }
   }
 });
 
