@@ -151,7 +151,11 @@ export class GossipNode {
   #random: Random;
   #table: MemberTable;
   #selfSlot: number;
-  #states = new Map<number, OwnerState>();
+  /**
+   * Each member's key-value state by slot (undefined when it has none): an array rather than a Map, as it is
+   * looked up for every member a peer mentions, and indexing by slot costs no hashing.
+   */
+  #states: (OwnerState | undefined)[] = [];
   /** Owners whose state holds tombstones: the only ones the once-a-round collection looks at. */
   #tombstoned = new Set<number>();
   #news = new Map<number, NewsItem>();
@@ -231,7 +235,7 @@ export class GossipNode {
       },
       0,
     );
-    this.#states.set(this.#selfSlot, new OwnerState());
+    this.#states[this.#selfSlot] = new OwnerState();
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -335,7 +339,7 @@ export class GossipNode {
     const slot = this.#table.find(name);
     if (slot < 0) return undefined;
     const result = new Map<string, { value: string; version: number }>();
-    const state = this.#states.get(slot);
+    const state = this.#states[slot];
     if (state === undefined) return result;
     for (const entry of state.entries()) {
       if (entry.value !== null) result.set(entry.key, { value: entry.value, version: entry.version });
@@ -365,7 +369,7 @@ export class GossipNode {
       const slot = table.order[position]!;
       let h = hashText(table.name(slot));
       h = hashText(`|${table.generations[slot]}|${table.statuses[slot]}|${table.maxVersions[slot]}`, h);
-      const state = this.#states.get(slot);
+      const state = this.#states[slot];
       if (state !== undefined && state.size > 0) {
         let stateHash = 0;
         for (const entry of state.entries()) {
@@ -1071,7 +1075,7 @@ export class GossipNode {
   }
 
   #forgetSlot(slot: number): void {
-    this.#states.delete(slot);
+    this.#states[slot] = undefined;
     this.#tombstoned.delete(slot);
     this.#news.delete(slot);
     this.#verdicts.delete(slot);
@@ -1088,7 +1092,7 @@ export class GossipNode {
 
   #collectTombstones(): void {
     for (const slot of this.#tombstoned) {
-      const state = this.#states.get(slot);
+      const state = this.#states[slot];
       if (state !== undefined && state.tombstoneCount > 0) {
         const collected = state.collectTombstones(this.#now, this.options.tombstoneGraceMs);
         this.counters.tombstonesCollected += collected;
@@ -1110,7 +1114,7 @@ export class GossipNode {
     if (value !== null && utf8Length(value) > this.options.valueBytesMax) {
       throw new CommandError('VALUE_TOO_LARGE', `value must be at most ${this.options.valueBytesMax} bytes`);
     }
-    const state = this.#states.get(this.#selfSlot)!;
+    const state = this.#states[this.#selfSlot]!;
     const current = state.get(key);
     if (current === undefined ? value === null : current.value === value) return;
     if (current === undefined && state.size >= this.options.keysPerNodeMax) {
@@ -1465,7 +1469,7 @@ export class GossipNode {
     for (let position = 0; position < table.count; position++) {
       const slot = table.order[position]!;
       members.push(this.#memberEntry(slot));
-      const state = this.#states.get(slot);
+      const state = this.#states[slot];
       if (state !== undefined && state.maxVersion > 0) deltas.push(this.#fullDelta(slot));
     }
     this.#send(table.address(peerSlot), 'stream', {
@@ -1516,10 +1520,10 @@ export class GossipNode {
     const slot = this.#learn(delta.member);
     const table = this.#table;
     if (slot < 0 || slot === this.#selfSlot || table.generations[slot] !== delta.member.generation) return;
-    let state = this.#states.get(slot);
+    let state = this.#states[slot];
     if (state === undefined) {
       state = new OwnerState();
-      this.#states.set(slot, state);
+      this.#states[slot] = state;
     }
     const before = state.maxVersion;
     if (delta.reset) {
@@ -1586,7 +1590,7 @@ export class GossipNode {
   readonly #deltaSource: DeltaSource = {
     memberEntry: (slot) => this.#memberEntry(slot),
     generationOf: (slot) => this.#table.generations[slot]!,
-    stateOf: (slot) => this.#states.get(slot),
+    stateOf: (slot) => this.#states[slot],
   };
 
   #plan(knowledge: PeerKnowledge): DeltaCandidate[] {
@@ -1703,7 +1707,7 @@ export class GossipNode {
     for (const slot of slots) {
       if (knowledge.has(slot) || slot === this.#selfSlot) continue;
       const item = this.#news.get(slot);
-      const state = this.#states.get(slot);
+      const state = this.#states[slot];
       const base = item?.baseVersion ?? this.#table.maxVersions[slot]!;
       if (state === undefined || base >= state.maxVersion || base < state.gcVersion) continue;
       const candidate = planDelta(this.#deltaSource, slot, this.#table.generations[slot]!, base);
