@@ -290,12 +290,16 @@ function sectionBody(results: readonly ScaleResult[]): string {
     '',
     'The rows "cost per node-round" have no target: they run the same work per node and round at other ' +
       'sizes (one exchange a round, digest pages of at most 64 members, so a node handles about the same ' +
-      'bytes at every N). What grows with N is where the data sits: each node keeps about 80 bytes of ' +
-      'columns per member, so 1,000 nodes hold about 80 MB, far more than the processor caches, and every ' +
-      "message finds its node's tables cold." +
+      'bytes at every N). What grows with N is where the data sits: 1,000 nodes hold about 80 MB of member ' +
+      'columns and their objects besides, far more than the processor caches, so every message a node ' +
+      'handles starts with cache misses. Reading the 64 members of a page in a row is cheap (the processor ' +
+      "prefetches a sequential stream); the misses that cost are the scattered ones: the node's objects, the " +
+      'one member a message is about, each probe of a search.' +
       (hourMissed
-        ? ' That is why the one-hour target at N = 1,000 is missed: reaching it needs a leaner layout of ' +
-          'per-node state (fewer, interleaved columns) more than less protocol work.'
+        ? ' That is why the one-hour target at N = 1,000 is missed: reaching it needs fewer scattered ' +
+          'accesses per message (fewer objects per node and per message, a flatter per-node layout), more ' +
+          'than less protocol work; docs/architecture.md ("Where a large simulation spends its time") has ' +
+          'the details.'
         : ''),
   ].join('\n');
 }
