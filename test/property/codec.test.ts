@@ -29,8 +29,11 @@ import {
   type Page,
   pageLength,
   utf8Length,
+  VarintCursor,
   VERDICT_REASONS,
   type VerdictNote,
+  varintLength,
+  Writer,
 } from '../../src/wire/index.js';
 
 const LIMITS = DEFAULT_DECODE_LIMITS;
@@ -326,5 +329,25 @@ test('no strict prefix of a valid encoding decodes, nor the encoding with bytes 
       assert.deepStrictEqual(decode(longer), { ok: false, reason: 'trailing-bytes' });
     }),
     { ...RUNS, numRuns: 150 },
+  );
+});
+
+test('VarintCursor reads back every varint the writer wrote, one-byte, two-byte and long alike', () => {
+  const value = fc.oneof(
+    fc.integer({ min: 0, max: 0x7f }),
+    fc.integer({ min: 0x80, max: 0x3fff }),
+    fc.integer({ min: 0x4000, max: 2 ** 32 }),
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  );
+  fc.assert(
+    fc.property(fc.array(value, { maxLength: 40 }), (values) => {
+      const bytes = new Uint8Array(values.reduce((sum, v) => sum + varintLength(v), 0));
+      const writer = new Writer(bytes);
+      for (const v of values) writer.varint(v);
+      const cursor = new VarintCursor(bytes);
+      for (const v of values) assert.equal(cursor.next(), v);
+      assert.equal(cursor.position, bytes.length);
+    }),
+    { numRuns: 500 },
   );
 });
