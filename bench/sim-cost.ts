@@ -22,9 +22,9 @@
 import { Session } from 'node:inspector/promises';
 import { Command } from 'commander';
 import { parseSeed } from '../src/cli/sim-command.js';
-import type { Checkers } from '../src/sim/checkers.js';
-import type { SimCluster } from '../src/sim/cluster.js';
-import { positiveInteger } from './lib/args.js';
+import { percentile } from '../src/sim/report.js';
+import { nonNegativeInteger, positiveInteger } from './lib/args.js';
+import { loadSimulator } from './lib/simulator.js';
 
 interface Flags {
   nodes: number;
@@ -37,12 +37,6 @@ interface Flags {
 }
 
 const ROUND_MS = 1000;
-
-function nonNegativeInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`expected an integer >= 0, got ${text}`);
-  return value;
-}
 
 function parseFlags(argv: readonly string[]): Flags {
   const program = new Command()
@@ -57,15 +51,9 @@ function parseFlags(argv: readonly string[]): Flags {
       '--dist',
       'run the compiled simulator in dist/ (npm run build) instead of src/ through tsx',
       false,
-    )
-    .exitOverride();
+    );
   program.parse([...argv], { from: 'user' });
   return program.opts<Flags>();
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 interface ProfileNode {
@@ -100,13 +88,9 @@ async function sampleAllocations(run: () => void): Promise<Map<string, number>> 
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
-  const root = flags.dist ? '../dist' : '../src';
-  const { SimCluster: Cluster } = (await import(`${root}/sim/cluster.js`)) as {
-    SimCluster: typeof SimCluster;
-  };
-  const { Checkers: Checking } = (await import(`${root}/sim/checkers.js`)) as { Checkers: typeof Checkers };
-  const cluster = new Cluster({ nodes: flags.nodes, seed: flags.seed });
-  const checkers = new Checking(cluster);
+  const simulator = await loadSimulator(flags.dist ? 'dist' : 'src');
+  const cluster = new simulator.SimCluster({ nodes: flags.nodes, seed: flags.seed });
+  const checkers = new simulator.Checkers(cluster);
   cluster.startSettled();
   cluster.runFor(flags.warmup * ROUND_MS);
   const perRound: number[] = [];
@@ -124,7 +108,7 @@ async function main(): Promise<void> {
   );
   if (flags.repeats > 0) {
     const best = Math.min(...perRound);
-    const middle = median(perRound);
+    const middle = percentile(perRound, 0.5);
     console.log(
       `  wall ms per simulated round: min ${best.toFixed(2)}, median ${middle.toFixed(2)}` +
         ` (${((middle * 1000) / flags.nodes).toFixed(1)} µs per node-round)`,

@@ -9,8 +9,8 @@
  * Each case runs in a fresh child process (this script with `--child`), so the peak resident set size it
  * reports (`process.resourceUsage().maxRSS`) belongs to that case alone. The children run the simulator as
  * the `grapevine` executable does, compiled by tsc into dist/ (the script runs `npm run build`'s compile
- * first), not the sources through tsx's on-the-fly transform, which ran about 5% slower. The invariant checkers run as in
- * every scenario. The script exits 1 when a target is missed or a checker reported a violation, and says
+ * first), not the sources through tsx's on-the-fly transform, which ran about 5% slower. The invariant
+ * checkers run as in every scenario. The script exits 1 when a target is missed or a checker reported a violation, and says
  * which.
  *
  *   node --import tsx bench/sim-scale.ts            # both cases (needs the machine to itself)
@@ -26,10 +26,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { parseSeed } from '../src/cli/sim-command.js';
-import type { Checkers } from '../src/sim/checkers.js';
-import type { SimCluster } from '../src/sim/cluster.js';
 import { commandLine } from './lib/args.js';
 import { markdownTable, writeBenchmarkSection } from './lib/report.js';
+import { loadSimulator } from './lib/simulator.js';
 
 interface Flags {
   seed: number;
@@ -129,22 +128,10 @@ function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/**
- * The compiled simulator (see buildDist). The specifier is built at run time so that type-checking does not
- * need dist/ to exist; the types are the sources' own.
- */
-async function loadSimulator(): Promise<{ SimCluster: typeof SimCluster; Checkers: typeof Checkers }> {
-  const dist = '../dist';
-  const { SimCluster: Cluster } = (await import(`${dist}/sim/cluster.js`)) as {
-    SimCluster: typeof SimCluster;
-  };
-  const { Checkers: Checking } = (await import(`${dist}/sim/checkers.js`)) as { Checkers: typeof Checkers };
-  return { SimCluster: Cluster, Checkers: Checking };
-}
-
 async function measure(scaleCase: ScaleCase): Promise<ScaleResult> {
   const say = (text: string) => process.stderr.write(`  [N=${scaleCase.nodes}] ${text}\n`);
-  const simulator = await loadSimulator();
+  // Compiled by buildDist in the parent.
+  const simulator = await loadSimulator('dist');
   const bootstrapStarted = performance.now();
   const cluster = new simulator.SimCluster({ nodes: scaleCase.nodes, seed: scaleCase.seed });
   const checkers = new simulator.Checkers(cluster);

@@ -10,6 +10,12 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
+export function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('must be an integer >= 0');
+  return parsed;
+}
+
 /** Comma-separated cluster sizes, each at least 2. */
 export function nodeList(value: string): number[] {
   return value.split(',').map((part) => {
