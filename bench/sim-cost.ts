@@ -17,7 +17,7 @@
  * leaves out start-up and bootstrap (`--warmup 10` and `--warmup 30`, say):
  *
  *   valgrind --tool=cachegrind --cache-sim=yes --LL=33554432,16,64 --smc-check=all-non-file \
- *     node --single-threaded --max-semi-space-size=64 --import tsx bench/sim-cost.ts --warmup 10 --repeats 0
+ *     node --single-threaded --max-semi-space-size=64 --import tsx bench/sim-cost.ts --dist --warmup 10 --repeats 0
  */
 import { Session } from 'node:inspector/promises';
 import { Command } from 'commander';

@@ -137,43 +137,11 @@ export class MemberTable {
     this.statusChangedAtMs = grow(this.statusChangedAtMs, next);
   }
 
-  /**
-   * First position in `order` whose key is >= `key`. Keys are 32-bit hashes, spread evenly, so the position
-   * is first guessed from the key's value (interpolation) and then found by galloping away from the guess
-   * and a binary search within the bracket: a step or two in the usual case, and never more than twice a
-   * plain binary search's. In a simulated cluster every table is cold, and each probe of a binary search
-   * was a cache miss.
-   */
+  /** First position in `order` whose key is >= `key`. */
   lowerBound(key: number): number {
-    const count = this.count;
+    let low = 0;
+    let high = this.count;
     const orderKeys = this.orderKeys;
-    if (count === 0) return 0;
-    const guess = Math.min(count - 1, Math.floor((key / 4294967296) * count));
-    let low: number;
-    let high: number;
-    if (orderKeys[guess]! < key) {
-      // The answer is after the guess: gallop up.
-      low = guess + 1;
-      let step = 1;
-      high = low;
-      while (high < count && orderKeys[high]! < key) {
-        low = high + 1;
-        high += step;
-        step *= 2;
-      }
-      if (high > count) high = count;
-    } else {
-      // The answer is at or before the guess: gallop down.
-      high = guess;
-      let step = 1;
-      low = high;
-      while (low > 0 && orderKeys[low - 1]! >= key) {
-        high = low - 1;
-        low -= step;
-        step *= 2;
-      }
-      if (low < 0) low = 0;
-    }
     while (low < high) {
       const middle = (low + high) >>> 1;
       if (orderKeys[middle]! < key) low = middle + 1;

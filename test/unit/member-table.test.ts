@@ -86,7 +86,7 @@ test('find never answers from a stale cache entry: a removed name whose string l
 
 test('lowerBound is the first position whose key is at least the given key', () => {
   // Evenly spread keys (the usual case) at several sizes, and keys crowded into the lowest 1/256 of the
-  // key space, where the interpolated first guess is far off and the search must gallop.
+  // key space, so that probes above them all and between them are both covered.
   const crowded: string[] = [];
   for (let index = 0; crowded.length < 60; index++) {
     if (memberKey(`crowd-${index}`) < 2 ** 24) crowded.push(`crowd-${index}`);
