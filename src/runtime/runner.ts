@@ -16,7 +16,7 @@ import {
 } from '../core/index.js';
 import type { Message } from '../wire/index.js';
 import type { FrameCodec } from './frame-codec.js';
-import type { Scheduler, Transport } from './transport.js';
+import type { Scheduler, Transport, TransportHandlers } from './transport.js';
 
 export interface RunnerInit {
   readonly node: GossipNode;
@@ -51,7 +51,12 @@ export interface RunnerStats {
   drops: Record<string, number>;
 }
 
-export class Runner {
+/**
+ * The runner is its own transport handlers object: the transport calls its methods directly, with no
+ * closures in between (in a simulated cluster of 1,000 nodes, every object a delivery passes through is
+ * usually a cache miss).
+ */
+export class Runner implements TransportHandlers {
   readonly node: GossipNode;
   readonly transport: Transport;
   readonly stats: RunnerStats;
@@ -91,11 +96,19 @@ export class Runner {
       bytesReceivedByType: zeroByType(),
       drops: {},
     };
-    this.transport.attach({
-      onDatagram: (bytes, from) => this.receive('datagram', bytes, from),
-      onStream: (bytes, from) => this.receive('stream', bytes, from),
-      onProbeResult: (address, outcome) => this.probeResult(address, outcome),
-    });
+    this.transport.attach(this);
+  }
+
+  onDatagram(bytes: Uint8Array, from: string): void {
+    this.receive('datagram', bytes, from);
+  }
+
+  onStream(bytes: Uint8Array, from: string): void {
+    this.receive('stream', bytes, from);
+  }
+
+  onProbeResult(address: string, outcome: ProbeOutcome): void {
+    this.probeResult(address, outcome);
   }
 
   get now(): number {

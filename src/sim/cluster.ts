@@ -23,7 +23,7 @@ import type { Scheduler } from '../runtime/transport.js';
 import type { MemberEntry, Message, SyncMessage } from '../wire/index.js';
 import { EventQueue } from './event-queue.js';
 import { type HostState, type LinkModel, SimNetwork } from './network.js';
-import { type HeldDelivery, SimTransport } from './transport.js';
+import { type HeldDelivery, type HostHooks, SimTransport } from './transport.js';
 
 export interface SimClusterOptions {
   readonly nodes: number;
@@ -53,7 +53,7 @@ export function hostAddress(index: number): string {
 
 export type EventListener = (host: SimHost, event: ClusterEvent) => void;
 
-export class SimHost {
+export class SimHost implements HostHooks {
   readonly index: number;
   readonly name: string;
   readonly address: string;
@@ -90,13 +90,16 @@ export class SimHost {
     }
     this.#transport = new SimTransport(this.#cluster.network, this.address, {
       datagramBytesMax,
-      host: { state: () => this.state, hold: (delivery) => this.#hold(delivery) },
+      host: this,
     });
     return this.#transport;
   }
 
-  /** While stalled, the kernel keeps what arrives: datagrams up to the socket buffer, streams and probes. */
-  #hold(delivery: HeldDelivery): void {
+  /**
+   * While stalled, the kernel keeps what arrives: datagrams up to the socket buffer, streams and probes.
+   * Called by this host's transport.
+   */
+  hold(delivery: HeldDelivery): void {
     if (delivery.channel === 'datagram') {
       if (this.#bufferedBytes + delivery.bytes.length > STALL_BUFFER_BYTES) {
         this.bufferDrops++;
@@ -177,6 +180,8 @@ export class SimCluster {
   /** One string pool for every simulated node: 10,000 nodes share one copy of each name and address. */
   readonly #strings = new StringPool();
   #listeners: EventListener[] = [];
+  /** One frame codec for every host (they share the cluster name): fewer objects for a delivery to touch. */
+  readonly #codec: PlainFrameCodec;
   readonly #eventTypes: readonly ClusterEventType[];
 
   constructor(options: SimClusterOptions) {
@@ -190,6 +195,7 @@ export class SimCluster {
     }
     this.options = resolved.options;
     this.clusterName = options.clusterName ?? 'sim';
+    this.#codec = new PlainFrameCodec(this.clusterName);
     this.#eventTypes = options.eventTypes ?? CLUSTER_EVENT_TYPES.filter((type) => type !== 'member-joined');
     this.network = new SimNetwork(this.queue, this.#random.fork(), options.link);
     for (let index = 0; index < options.nodes; index++) {
@@ -215,7 +221,7 @@ export class SimCluster {
   }
 
   #boot(host: SimHost, seeds: readonly string[] = []): void {
-    const codec = new PlainFrameCodec(this.clusterName);
+    const codec = this.#codec;
     const options = seeds.length === 0 ? this.options : { ...this.options, seeds };
     host.node = new GossipNode({
       identity: { name: host.name, generation: EPOCH_MS + this.now + host.restarts, address: host.address },

@@ -27,9 +27,13 @@ export type HeldDelivery =
   | { readonly channel: 'datagram' | 'stream'; readonly bytes: Uint8Array; readonly from: string }
   | { readonly channel: 'probe'; readonly address: string; readonly outcome: ProbeOutcome };
 
+/**
+ * The host behind a transport (a SimHost implements it): a property and a method of the host itself rather
+ * than closures around it, so a delivery reads one object (see the runner's note on cache misses).
+ */
 export interface HostHooks {
   /** The state of the process behind this transport. */
-  state(): HostState;
+  readonly state: HostState;
   /** Called instead of delivering while the host is stalled; the host redelivers through `deliverNow`. */
   hold(delivery: HeldDelivery): void;
 }
@@ -68,7 +72,7 @@ export class SimTransport implements Transport, Endpoint {
 
   get state(): HostState {
     if (this.#closed) return 'crashed';
-    return this.#host?.state() ?? 'running';
+    return this.#host?.state ?? 'running';
   }
 
   attach(handlers: TransportHandlers): void {
@@ -109,7 +113,7 @@ export class SimTransport implements Transport, Endpoint {
     }
     const host = this.#host;
     if (host !== undefined) {
-      const state = host.state();
+      const state = host.state;
       if (state === 'stalled') {
         host.hold({ channel, bytes, from });
         return;
@@ -121,7 +125,7 @@ export class SimTransport implements Transport, Endpoint {
 
   deliverProbeResult(address: string, outcome: ProbeOutcome): void {
     if (this.#closed) return;
-    if (this.#host?.state() === 'stalled') {
+    if (this.#host?.state === 'stalled') {
       this.#host.hold({ channel: 'probe', address, outcome });
       return;
     }
