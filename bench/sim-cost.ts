@@ -13,6 +13,10 @@
  *   node --max-semi-space-size=64 --import tsx bench/sim-cost.ts                  # N=1,000: 20 + 5 x 40 rounds
  *   node --import tsx bench/sim-cost.ts --nodes 100 --rounds 400 --allocation
  *
+ * Pages against everything else: `--page-entries-max 8` shrinks every digest page eightfold and leaves the
+ * rest of a round (its datagrams, timers and the hosts they wake) as it is; running both sizes with and
+ * without it splits the extra cost of a large cluster between the two (see docs/architecture.md).
+ *
  * For cache misses, run it under cachegrind twice with no repeats and take the difference per round, which
  * leaves out start-up and bootstrap (`--warmup 10` and `--warmup 30`, say):
  *
@@ -34,6 +38,7 @@ interface Flags {
   repeats: number;
   allocation: boolean;
   dist: boolean;
+  pageEntriesMax?: number;
 }
 
 const ROUND_MS = 1000;
@@ -47,6 +52,11 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--rounds <rounds>', 'rounds per measured repeat', positiveInteger, 40)
     .option('--repeats <n>', 'measured repeats', nonNegativeInteger, 5)
     .option('--allocation', 'also sample allocations over one more repeat', false)
+    .option(
+      '--page-entries-max <n>',
+      "members per digest page (the gossip option pageEntriesMax; default the option's default, 64)",
+      positiveInteger,
+    )
     .option(
       '--dist',
       'run the compiled simulator in dist/ (npm run build) instead of src/ through tsx',
@@ -89,7 +99,8 @@ async function sampleAllocations(run: () => void): Promise<Map<string, number>> 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const simulator = await loadSimulator(flags.dist ? 'dist' : 'src');
-  const cluster = new simulator.SimCluster({ nodes: flags.nodes, seed: flags.seed });
+  const gossip = flags.pageEntriesMax === undefined ? {} : { pageEntriesMax: flags.pageEntriesMax };
+  const cluster = new simulator.SimCluster({ nodes: flags.nodes, seed: flags.seed, gossip });
   const checkers = new simulator.Checkers(cluster);
   cluster.startSettled();
   cluster.runFor(flags.warmup * ROUND_MS);
@@ -104,7 +115,8 @@ async function main(): Promise<void> {
   let checksum = 0;
   for (const host of cluster.hosts) checksum = (Math.imul(checksum, 31) + host.node.viewChecksum()) >>> 0;
   console.log(
-    `N=${flags.nodes}, seed ${flags.seed}: ${flags.warmup} rounds of warm-up, ${flags.repeats} x ${flags.rounds} measured`,
+    `N=${flags.nodes}, seed ${flags.seed}${flags.pageEntriesMax === undefined ? '' : `, pageEntriesMax ${flags.pageEntriesMax}`}:` +
+      ` ${flags.warmup} rounds of warm-up, ${flags.repeats} x ${flags.rounds} measured`,
   );
   if (flags.repeats > 0) {
     const best = Math.min(...perRound);
