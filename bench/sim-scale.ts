@@ -296,15 +296,15 @@ function sectionBody(results: readonly ScaleResult[]): string {
     'The rows "cost per node-round" have no target: they run the same work per node and round at other ' +
       'sizes (one exchange a round, digest pages of at most 64 members, so a node handles about the same ' +
       'bytes at every N). What grows with N is where the data sits: 1,000 nodes hold about 80 MB of member ' +
-      'columns and their objects besides, far more than the processor caches, so every message a node ' +
-      'handles starts with cache misses. Reading the 64 members of a page in a row is cheap (the processor ' +
-      "prefetches a sequential stream); the misses that cost are the scattered ones: the node's objects, the " +
-      'one member a message is about, each probe of a search.' +
+      'columns and their objects besides, far more than the processor caches, so every event a node ' +
+      'handles starts with cache misses: in the pages it reads and writes and, for the larger share of the ' +
+      "growth, in everything else an event reaches (the node's objects, the one member a message is about, " +
+      'each probe of a search).' +
       (hourMissed
         ? ' That is why the one-hour target at N = 1,000 is missed: reaching it needs fewer scattered ' +
-          'accesses per message (fewer objects per node and per message, a flatter per-node layout), more ' +
+          'accesses per event (fewer objects per node and per message, a flatter per-node layout) more ' +
           'than less protocol work; docs/architecture.md ("Where a large simulation spends its time") has ' +
-          'the details.'
+          'the measurements.'
         : ''),
   ].join('\n');
 }
