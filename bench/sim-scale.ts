@@ -10,8 +10,8 @@
  * reports (`process.resourceUsage().maxRSS`) belongs to that case alone. The children run the simulator as
  * the `grapevine` executable does, compiled by tsc into dist/ (the script runs `npm run build`'s compile
  * first), not the sources through tsx's on-the-fly transform, which ran about 5% slower. The invariant
- * checkers run as in every scenario. The script exits 1 when a target is missed or a checker reported a violation, and says
- * which.
+ * checkers run as in every scenario. The script exits 1 when a target is missed or a checker reported a
+ * violation, and says which.
  *
  *   node --import tsx bench/sim-scale.ts            # both cases (needs the machine to itself)
  *   node --import tsx bench/sim-scale.ts --quick    # small sizes, to check the script itself; writes nothing

@@ -107,10 +107,6 @@ export class Runner implements TransportHandlers {
     this.receive('stream', bytes, from);
   }
 
-  onProbeResult(address: string, outcome: ProbeOutcome): void {
-    this.probeResult(address, outcome);
-  }
-
   get now(): number {
     return this.#scheduler.now();
   }
@@ -179,7 +175,7 @@ export class Runner implements TransportHandlers {
     this.#step({ kind: channel, now: this.now, from, message });
   }
 
-  probeResult(address: string, outcome: ProbeOutcome): void {
+  onProbeResult(address: string, outcome: ProbeOutcome): void {
     if (this.#stopped) return;
     this.#step({ kind: 'probe-result', now: this.now, address, outcome });
   }
