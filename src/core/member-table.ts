@@ -11,7 +11,7 @@
  * appears at most once.
  */
 import { assert } from './assert.js';
-import { fmix32, memberHashes, writeMemberHashes } from './hash.js';
+import { memberHashes, writeMemberHashes } from './hash.js';
 import { StringPool } from './string-pool.js';
 
 export const STATUS_ALIVE = 0;
@@ -30,9 +30,6 @@ export interface NewMember extends MemberIdentity {
   readonly status: number;
 }
 
-/** Entries of a table's find cache at most (4 KiB): enough for the peers of a round, small at 10,000 nodes. */
-const FIND_CACHE_MAX = 1024;
-
 export class MemberTable {
   #capacity: number;
   count = 0;
@@ -46,13 +43,12 @@ export class MemberTable {
   #free: number[] = [];
   #slotsUsed = 0;
   /**
-   * The slot last found for a name id, by a hash of the id; an entry is trusted only while its slot still
-   * holds that id. Most lookups are of the few peers a node is exchanging with, and the binary search they
-   * skip takes a step per halving of the table, each a likely cache miss in a simulated cluster, where a
-   * thousand tables take turns in the cache.
+   * The slot of each name id in `strings` that names a member here, or -1 (ids are small and dense, and
+   * reused once released, so this stays about as long as the pool). Finding the member a message is about
+   * is then one read: a binary search of `orderKeys` took a step per halving of the table, each a likely
+   * cache miss in a simulated cluster, where a thousand tables take turns in the cache.
    */
-  #findCache = new Int32Array(16).fill(-1);
-  #findShift = 28;
+  #slotById = new Int32Array(16).fill(-1);
 
   readonly strings: StringPool;
   /** Name and address of each slot as ids in `strings`; -1 marks a free slot. */
@@ -68,6 +64,10 @@ export class MemberTable {
   hashB: Uint32Array;
   /** Local time the heartbeat last increased (failure detector input). */
   lastArrivalMs: Float64Array;
+  /**
+   * Inter-arrival statistics of a member this node watches (node.ts pools those of every other member, so
+   * for them these stay unused).
+   */
   meanIntervalMs: Float32Array;
   varianceIntervalMs2: Float32Array;
   /** Inter-arrival samples folded into the statistics so far (saturates at 255); 0 means the prior applies. */
@@ -111,12 +111,6 @@ export class MemberTable {
     if (exact) next = capacity;
     else while (next < capacity) next *= 2;
     this.#capacity = next;
-    let cacheSize = this.#findCache.length;
-    while (cacheSize < Math.min(next, FIND_CACHE_MAX)) cacheSize *= 2;
-    if (cacheSize !== this.#findCache.length) {
-      this.#findCache = new Int32Array(cacheSize).fill(-1);
-      this.#findShift = 32 - Math.log2(cacheSize);
-    }
     this.order = grow(this.order, next);
     this.orderKeys = grow(this.orderKeys, next);
     this.nameIds = grow(this.nameIds, next);
@@ -173,21 +167,25 @@ export class MemberTable {
   /** Slot of the member called `name`, or -1. */
   find(name: string): number {
     const id = this.strings.idOf(name);
-    if (id === undefined) return -1;
-    const bucket = Math.imul(id, 0x9e3779b1) >>> this.#findShift;
-    const cached = this.#findCache[bucket]!;
-    if (cached >= 0 && this.nameIds[cached] === id) return cached;
-    // The pool keeps each name's hash state, so finding a known name never hashes it again.
-    const key = fmix32(this.strings.hashState(id));
-    for (let position = this.lowerBound(key); position < this.count; position++) {
-      if (this.orderKeys[position] !== key) return -1;
-      const slot = this.order[position]!;
-      if (this.nameIds[slot] === id) {
-        this.#findCache[bucket] = slot;
-        return slot;
-      }
+    if (id === undefined || id >= this.#slotById.length) return -1;
+    return this.#slotById[id]!;
+  }
+
+  /**
+   * Points the slot's name id at it, unless another slot that holds the same name already has it: in
+   * `addMany`, a newcomer whose name the table holds is filled in before the merge rejects it.
+   */
+  #link(slot: number): void {
+    const id = this.nameIds[slot]!;
+    if (id >= this.#slotById.length) {
+      let length = this.#slotById.length;
+      while (length <= id) length *= 2;
+      const next = new Int32Array(length).fill(-1);
+      next.set(this.#slotById);
+      this.#slotById = next;
     }
-    return -1;
+    const current = this.#slotById[id]!;
+    if (current < 0 || current === slot || this.nameIds[current] !== id) this.#slotById[id] = slot;
   }
 
   name(slot: number): string {
@@ -217,6 +215,7 @@ export class MemberTable {
   #fillIdentity(slot: number, member: MemberIdentity, status: number, nowMs: number, nameId: number): void {
     this.#releaseStrings(slot);
     this.nameIds[slot] = nameId;
+    this.#link(slot);
     this.addressIds[slot] = this.strings.acquire(member.address);
     this.generations[slot] = member.generation;
     this.heartbeats[slot] = member.heartbeat;
@@ -347,8 +346,10 @@ export class MemberTable {
 
   /** Drops the slot's references to its name and address (both are set together; the name marks use). */
   #releaseStrings(slot: number): void {
-    if (this.nameIds[slot]! < 0) return;
-    this.strings.release(this.nameIds[slot]!);
+    const nameId = this.nameIds[slot]!;
+    if (nameId < 0) return;
+    if (this.#slotById[nameId] === slot) this.#slotById[nameId] = -1;
+    this.strings.release(nameId);
     this.strings.release(this.addressIds[slot]!);
     this.nameIds[slot] = -1;
     this.addressIds[slot] = -1;

@@ -188,9 +188,35 @@ export class GossipNode {
   #stdMs = 0;
   #priorMeanMs: number;
   readonly #alpha: number;
+  /**
+   * Statistics of relayed arrivals (F1c): the intervals between heartbeat increases of every member this
+   * node does not watch, pooled. Such a member's heartbeat reaches this node when a page or a news entry
+   * happens to carry a newer one, so its intervals come from the gossip's rotation, the same for every
+   * member; pooled, they are sampled about forty times a round instead of once every twenty rounds per member.
+   */
+  #relayedMeanMs = 0;
+  #relayedVarianceMs2 = 0;
+  #relayedSamples = 0;
+  /** Weight of one relayed sample: a window of detectorWindowSamples intervals per member (once a round). */
+  #relayedAlpha: number;
+  /** Silence after which phi over the relayed statistics reaches downPhi; follows every relayed sample. */
+  #relayedDownSilenceMs = 0;
   /** Members whose deadline falls before `#horizonMs`: the only ones the periodic checks look at. */
   #watch = new Set<number>();
   #horizonMs = Number.NEGATIVE_INFINITY;
+  /**
+   * No member outside the watch set has a deadline before this (a lower bound, lowered as deadlines are set
+   * and raised by each full pass): while it lies beyond the next horizon, the pass would add nobody and is
+   * skipped. At rest only a few members (the watched ones, with deadlines a round or two ahead) are in the
+   * set, and every other deadline lies minutes ahead, so the pass runs rarely.
+   */
+  #outsideMinMs = Number.NEGATIVE_INFINITY;
+  /**
+   * A member whose deadline falls before this (the end of the horizon after the current one) joins the
+   * watch set, and leaves it only once its deadline moves past it: a watched member's deadline, a round or
+   * two ahead, then never leaves the set, and never lowers `#outsideMinMs` below the next horizon.
+   */
+  #keepUntilMs = Number.NEGATIVE_INFINITY;
   /** The live members just before this node in key order: the ones it watches (and alone may probe). */
   #watched: number[] = [];
   /** The live members just after it: they watch it, so it sends them a heartbeat every round. */
@@ -220,6 +246,7 @@ export class GossipNode {
     this.#eagerBucket = new TokenBucket(options.eagerPushesPerSecondMax);
     this.#priorMeanMs = options.gossipIntervalMs;
     this.#alpha = 2 / (options.detectorWindowSamples + 1);
+    this.#relayedAlpha = this.#alpha;
     this.#seeds = options.seeds.filter((seed) => seed !== identity.address);
     this.counters = Object.fromEntries(CORE_COUNTER_NAMES.map((name) => [name, 0])) as Record<
       CoreCounterName,
@@ -640,9 +667,14 @@ export class GossipNode {
    * round at 10,000 nodes). A member without samples gets the prior.
    */
   #loadStatistics(slot: number): void {
+    if (!this.#watches(slot)) {
+      this.#loadRelayedStatistics();
+      return;
+    }
     const table = this.#table;
     if (table.sampleCounts[slot] === 0) {
-      const prior = this.#priorFor(slot);
+      // The prior of a watched member: one round, as it hears the member directly.
+      const prior = this.options.gossipIntervalMs;
       this.#meanMs = prior;
       this.#stdMs = Math.max(prior / 2, this.options.minStdDeviationMs);
       return;
@@ -651,9 +683,16 @@ export class GossipNode {
     this.#stdMs = effectiveStd(table.varianceIntervalMs2[slot]!, this.options.minStdDeviationMs);
   }
 
-  /** The expected interval before any sample: one round for a member this node watches (it hears it directly). */
-  #priorFor(slot: number): number {
-    return this.#watches(slot) ? this.options.gossipIntervalMs : this.#priorMeanMs;
+  /** #loadStatistics for a member this node does not watch: the pooled relayed statistics (F1c), or their prior. */
+  #loadRelayedStatistics(): void {
+    if (this.#relayedSamples === 0) {
+      const prior = this.#priorMeanMs;
+      this.#meanMs = prior;
+      this.#stdMs = Math.max(prior / 2, this.options.minStdDeviationMs);
+      return;
+    }
+    this.#meanMs = this.#relayedMeanMs;
+    this.#stdMs = effectiveStd(this.#relayedVarianceMs2, this.options.minStdDeviationMs);
   }
 
   /** Whether this node watches `slot` (it is among its live predecessors): `watchers` is 1 to 4, so a scan. */
@@ -672,7 +711,7 @@ export class GossipNode {
     let mean = table.meanIntervalMs[slot]!;
     let variance = table.varianceIntervalMs2[slot]!;
     if (count === 0) {
-      mean = this.#priorFor(slot);
+      mean = this.options.gossipIntervalMs;
       variance = (mean / 2) ** 2;
     }
     const alpha = Math.max(this.#alpha, 1 / (count + 3));
@@ -691,6 +730,38 @@ export class GossipNode {
     const perPage = Math.min(this.options.pageEntriesMax, (this.#payloadBudget - 200) / 5);
     const pages = Math.ceil(this.#table.count / perPage);
     this.#priorMeanMs = this.options.gossipIntervalMs * Math.max(1, pages / (2 * this.options.idleFanout));
+    // Each unwatched live member adds about one relayed sample per its own interval, so a window of
+    // detectorWindowSamples intervals per member spans that many times as many pooled samples.
+    const relayed = Math.max(1, this.#liveCount - this.#watched.length);
+    this.#relayedAlpha = 2 / (this.options.detectorWindowSamples * relayed + 1);
+    this.#updateRelayedSilence();
+  }
+
+  /** Folds one interval between relayed arrivals into the pooled statistics (as #foldSample does per member). */
+  #foldRelayedSample(sampleMs: number): void {
+    const count = this.#relayedSamples;
+    let mean = this.#relayedMeanMs;
+    let variance = this.#relayedVarianceMs2;
+    if (count === 0) {
+      mean = this.#priorMeanMs;
+      variance = (mean / 2) ** 2;
+    }
+    const alpha = Math.max(this.#relayedAlpha, 1 / (count + 3));
+    const delta = sampleMs - mean;
+    this.#relayedMeanMs = mean + alpha * delta;
+    this.#relayedVarianceMs2 = (1 - alpha) * (variance + alpha * delta * delta);
+    this.#relayedSamples = count + 1;
+    this.#updateRelayedSilence();
+  }
+
+  #updateRelayedSilence(): void {
+    this.#loadRelayedStatistics();
+    this.#relayedDownSilenceMs = silenceAtThreshold(
+      this.options.downPhi,
+      this.#meanMs,
+      this.#stdMs,
+      this.options.acceptablePauseMs,
+    );
   }
 
   /**
@@ -704,12 +775,13 @@ export class GossipNode {
     const table = this.#table;
     const watched = this.#watches(slot);
     const sampleMs = this.#now - table.lastArrivalMs[slot]!;
-    const stall = sampleMs > 2 * this.options.gossipIntervalMs && watched;
-    if (!stall) this.#foldSample(slot, sampleMs);
+    if (!watched) this.#foldRelayedSample(sampleMs);
+    else if (sampleMs <= 2 * this.options.gossipIntervalMs) this.#foldSample(slot, sampleMs);
     table.lastArrivalMs[slot] = this.#now;
-    // An alive member this node does not watch has just had a sample folded in: the short path applies.
+    // An alive member this node does not watch: its deadline is the pooled silence from now (what
+    // #updateDeadline would compute, without reading its columns again).
     if (watched || table.statuses[slot] !== STATUS_ALIVE) this.#updateDeadline(slot);
-    else this.#updateUnwatchedDeadline(slot);
+    else this.#setDeadline(slot, this.#now + this.#relayedDownSilenceMs);
   }
 
   /** When the next failure-detector threshold of a live member is crossed, if nothing arrives before. */
@@ -760,9 +832,10 @@ export class GossipNode {
   /**
    * Once a round: acts on every member whose deadline has passed (a failure-detector threshold for the
    * live, the reap time for the dead). Only members in the watch set are looked at; the set holds every
-   * member whose deadline falls before the horizon, and a full pass over the member list rebuilds it only
-   * every few rounds (every round up to 250 members, every 40 at 10,000). A full pass per round per node is
-   * what made a simulated 10,000-node cluster quadratic.
+   * member whose deadline falls before the horizon, and a full pass over the member list rebuilds it at most
+   * every few rounds (every round up to 250 members, every 40 at 10,000), and only when a deadline outside
+   * the set may fall before the new horizon (`#outsideMinMs`). A full pass per round per node is what made a
+   * simulated 10,000-node cluster quadratic.
    */
   #checkMembers(): void {
     if (this.#now >= this.#horizonMs) this.#rebuildWatch();
@@ -774,15 +847,22 @@ export class GossipNode {
   #rebuildWatch(): void {
     const table = this.#table;
     const rounds = Math.max(1, Math.ceil(table.count / 250));
-    this.#horizonMs = this.#now + rounds * this.options.gossipIntervalMs;
-    const horizon = this.#horizonMs;
+    const spanMs = rounds * this.options.gossipIntervalMs;
+    this.#horizonMs = this.#now + spanMs;
+    this.#keepUntilMs = this.#horizonMs + spanMs;
+    if (this.#outsideMinMs >= this.#horizonMs) return;
+    const keepUntil = this.#keepUntilMs;
     const { order, deadlineMs } = table;
     const watch = new Set<number>();
+    let outsideMin = Number.POSITIVE_INFINITY;
     for (let position = 0; position < table.count; position++) {
       const slot = order[position]!;
-      if (deadlineMs[slot]! < horizon) watch.add(slot);
+      const deadline = deadlineMs[slot]!;
+      if (deadline < keepUntil) watch.add(slot);
+      else if (deadline < outsideMin) outsideMin = deadline;
     }
     this.#watch = watch;
+    this.#outsideMinMs = outsideMin;
   }
 
   /** Evaluates or reaps the watched members that are due, and plans the next check. */
@@ -804,8 +884,10 @@ export class GossipNode {
         this.#evaluate(slot, probeCandidates);
       }
       const deadline = table.deadlineMs[slot]!;
-      if (deadline >= this.#horizonMs) this.#watch.delete(slot);
-      else if (deadline < earliest) earliest = deadline;
+      if (deadline >= this.#keepUntilMs) {
+        this.#watch.delete(slot);
+        if (deadline < this.#outsideMinMs) this.#outsideMinMs = deadline;
+      } else if (deadline < earliest) earliest = deadline;
     }
     this.#startProbes(probeCandidates);
     // Check again at the earliest deadline, but not more often than four times a round.
@@ -815,9 +897,11 @@ export class GossipNode {
   /** Sets a member's next deadline, watching it at once if that falls before the horizon. */
   #setDeadline(slot: number, deadlineMs: number): void {
     this.#table.deadlineMs[slot] = deadlineMs;
-    if (deadlineMs < this.#horizonMs) {
+    if (deadlineMs < this.#keepUntilMs) {
       this.#watch.add(slot);
       if (deadlineMs < this.#nextCheckAtMs) this.#nextCheckAtMs = Math.max(deadlineMs, this.#now);
+    } else if (deadlineMs < this.#outsideMinMs) {
+      this.#outsideMinMs = deadlineMs;
     }
   }
 
@@ -1383,23 +1467,6 @@ export class GossipNode {
    */
   #recordArrivals(slots: Int32Array, count: number): void {
     for (let i = 0; i < count; i++) this.#recordArrival(slots[i]!);
-  }
-
-  /**
-   * #updateDeadline for the usual member: alive, not watched by this node (so never probed) and with at
-   * least one sample (its prior deviation is not needed).
-   */
-  #updateUnwatchedDeadline(slot: number): void {
-    const table = this.#table;
-    const variance = table.varianceIntervalMs2[slot]!;
-    const minStd = this.options.minStdDeviationMs;
-    const std = variance > minStd * minStd ? Math.sqrt(variance) : minStd;
-    const mean = table.sampleCounts[slot] === 0 ? this.#priorMeanMs : table.meanIntervalMs[slot]!;
-    this.#setDeadline(
-      slot,
-      table.lastArrivalMs[slot]! +
-        silenceAtThreshold(this.options.downPhi, mean, std, this.options.acceptablePauseMs),
-    );
   }
 
   /** One map reused for every exchange (each is handled within one synchronous step). */

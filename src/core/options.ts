@@ -142,7 +142,10 @@ export const GOSSIP_OPTION_SPECS = {
     min: 2,
     max: 10_000,
     integer: true,
-    doc: 'Effective window, in heartbeat intervals, of the exponentially weighted mean and variance behind phi.',
+    doc:
+      'Effective window, in heartbeat intervals, of the exponentially weighted mean and variance behind phi: ' +
+      "per member for the members a node watches; a node's pooled statistics of all the others span this " +
+      'many intervals of each.',
   },
   watchers: {
     kind: 'number',

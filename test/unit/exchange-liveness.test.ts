@@ -432,3 +432,23 @@ test('a watched member heard again through a page after more than two rounds of 
   assert.equal(after.meanMs, before.meanMs, 'the long interval was not folded into the mean');
   assert.equal(after.stdMs, before.stdMs, 'nor into the deviation');
 });
+
+test('members a node does not watch share its pooled statistics; a member it watches keeps its own', () => {
+  const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  const { network } = joinedCluster(names);
+  network.runFor(30_000);
+  const a = network.node('a:1');
+  const watched = a.watchedMembers();
+  assert.equal(watched.length, 1, 'a watches one member (watchers: 1)');
+  const others = names.filter((name) => name !== 'a' && !watched.includes(name));
+  const pooled = a.phiOf(others[0]!)!;
+  assert.ok(pooled.meanMs > 0 && pooled.stdMs > 0);
+  for (const name of others) {
+    const { meanMs, stdMs } = a.phiOf(name)!;
+    assert.deepEqual({ meanMs, stdMs }, { meanMs: pooled.meanMs, stdMs: pooled.stdMs }, name);
+  }
+  // The watched member's heartbeats come directly, every round: its statistics are its own.
+  const own = a.phiOf(watched[0]!)!;
+  assert.notEqual(own.meanMs, pooled.meanMs);
+  assert.ok(Math.abs(own.meanMs - 1000) < 100, `watched member's mean interval ${own.meanMs} ms`);
+});

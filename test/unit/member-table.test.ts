@@ -66,13 +66,13 @@ test('find of an unknown name is -1, also for a string the pool holds as an addr
   assert.equal(table.find('a:7946'), -1);
 });
 
-test('find never answers from a stale cache entry: a removed name whose string lives on is not found', () => {
+test('find never answers from a stale entry: a removed name whose string lives on is not found', () => {
   const pool = new StringPool();
   const table = new MemberTable(pool, 4);
   // Someone else holds the name, so its string id outlives the member (as an address string might).
   const held = pool.acquire('x');
   const slot = table.add(member('x'), 0);
-  assert.equal(table.find('x'), slot, 'found, and now cached');
+  assert.equal(table.find('x'), slot, 'found');
   table.remove(slot);
   assert.equal(table.find('x'), -1, 'removed');
   const reused = table.add(member('y'), 0);
@@ -230,7 +230,7 @@ test('addMany orders colliding names by name and rejects a colliding name it alr
   checkTable(fresh, [first, second]);
 });
 
-test('random sequences of add, addMany and remove keep every invariant (property)', () => {
+test('random sequences of add, addMany, restart and remove keep every invariant (property)', () => {
   const [first, second] = findKeyCollision();
   const name = fc.oneof(
     fc.constantFrom(first, second),
@@ -239,15 +239,30 @@ test('random sequences of add, addMany and remove keep every invariant (property
   const operation = fc.oneof(
     fc.record({ kind: fc.constant('add' as const), name }),
     fc.record({ kind: fc.constant('remove' as const), name }),
+    fc.record({ kind: fc.constant('restart' as const), name }),
     fc.record({ kind: fc.constant('addMany' as const), names: fc.array(name, { maxLength: 8 }) }),
+    // A second table on the same pool, as in the simulator: its names take ids this table never holds.
+    fc.record({ kind: fc.constant('other' as const), name }),
   );
+  const universe = [first, second, ...Array.from({ length: 41 }, (_, index) => `n${index}`)];
   fc.assert(
     fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
       const pool = new StringPool();
       const table = new MemberTable(pool, 4);
+      const other = new MemberTable(pool, 4);
       const model = new Set<string>();
+      const generations = new Map<string, number>();
       for (const operation of operations) {
-        if (operation.kind === 'add') {
+        if (operation.kind === 'other') {
+          const slot = other.find(operation.name);
+          if (slot >= 0) other.remove(slot);
+          else other.add(member(operation.name), 0);
+        } else if (operation.kind === 'restart') {
+          if (!model.has(operation.name)) continue;
+          const generation = (generations.get(operation.name) ?? 1) + 1;
+          generations.set(operation.name, generation);
+          table.replaceGeneration(table.find(operation.name), member(operation.name, generation), 0);
+        } else if (operation.kind === 'add') {
           if (model.has(operation.name)) continue;
           table.add(member(operation.name), 0);
           model.add(operation.name);
@@ -255,6 +270,7 @@ test('random sequences of add, addMany and remove keep every invariant (property
           if (!model.has(operation.name)) continue;
           table.remove(table.find(operation.name));
           model.delete(operation.name);
+          generations.delete(operation.name);
         } else {
           const slots = table.addMany(
             operation.names.map((name) => member(name)),
@@ -268,8 +284,10 @@ test('random sequences of add, addMany and remove keep every invariant (property
           for (const name of operation.names) model.add(name);
         }
         checkTable(table, model);
+        for (const name of universe) if (!model.has(name)) assert.equal(table.find(name), -1, name);
       }
       for (const name of model) table.remove(table.find(name));
+      for (let position = other.count - 1; position >= 0; position--) other.remove(other.order[position]!);
       assert.equal(pool.size, 0, 'no string leaked');
     }),
     { numRuns: 200 },
