@@ -9,9 +9,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CORE_COUNTER_NAMES } from '../core/index.js';
 import type { GrapevineNode } from '../runtime/node-api.js';
-import { MEMBER_STATUSES, type Message } from '../wire/index.js';
+import { MEMBER_STATUSES, MESSAGE_TYPES } from '../wire/index.js';
 
-const MESSAGE_TYPES: readonly Message['type'][] = ['syn', 'syn-ack', 'ack', 'sync', 'heartbeat'];
 /** Phi buckets around the thresholds that matter (probe 2, suspect 3, down 8 by default). */
 const PHI_BUCKETS = [0.5, 1, 2, 3, 5, 8, 13, 21];
 

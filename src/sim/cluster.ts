@@ -53,7 +53,7 @@ export function hostAddress(index: number): string {
 
 export type EventListener = (host: SimHost, event: ClusterEvent) => void;
 
-export class SimHost implements HostHooks {
+export class SimHost implements HostHooks, Scheduler {
   readonly index: number;
   readonly name: string;
   readonly address: string;
@@ -110,24 +110,27 @@ export class SimHost implements HostHooks {
     this.#buffer.push(delivery);
   }
 
-  /** A scheduler bound to this host: timers wait while the process is stopped and die with it. */
-  scheduler(): Scheduler {
+  // The host is its runner's scheduler (methods of the host itself rather than closures around it, so a
+  // step that reads the clock touches no object of its own): timers wait while the process is stopped and
+  // die with it.
+
+  now(): number {
+    return this.#cluster.queue.now;
+  }
+
+  wakeAt(timeMs: number, wake: () => void): void {
+    const token = ++this.#timerToken;
+    if (!Number.isFinite(timeMs)) return;
     const queue = this.#cluster.queue;
-    return {
-      now: () => queue.now,
-      wakeAt: (timeMs, wake) => {
-        const token = ++this.#timerToken;
-        if (!Number.isFinite(timeMs)) return;
-        queue.at(Math.max(timeMs, queue.now), () => {
-          if (token !== this.#timerToken) return;
-          if (this.state === 'stalled') this.#heldWake = wake;
-          else if (this.state === 'running') wake();
-        });
-      },
-      cancel: () => {
-        this.#timerToken++;
-      },
-    };
+    queue.at(Math.max(timeMs, queue.now), () => {
+      if (token !== this.#timerToken) return;
+      if (this.state === 'stalled') this.#heldWake = wake;
+      else if (this.state === 'running') wake();
+    });
+  }
+
+  cancel(): void {
+    this.#timerToken++;
   }
 
   /** The process stops for `durationMs`: no timers, no packets handled (they queue in the socket buffer). */
@@ -234,7 +237,7 @@ export class SimCluster {
     host.runner = new Runner({
       node: host.node,
       transport: host.openTransport(options.datagramBytesMax),
-      scheduler: host.scheduler(),
+      scheduler: host,
       codec,
       onEvent: (event) => {
         for (const listener of this.#listeners) listener(host, event);

@@ -45,16 +45,16 @@ export interface SimTransportOptions {
 
 export class SimTransport implements Transport, Endpoint {
   readonly localAddress: string;
-  readonly stats: SimTransportStats = {
-    datagramsSent: 0,
-    datagramsReceived: 0,
-    datagramsOversizeDropped: 0,
-    datagramsOversizeReceived: 0,
-    bytesSent: 0,
-    streamsOpened: 0,
-    streamsFailed: 0,
-    probesSent: 0,
-  };
+  // Counters are fields of the transport itself, not of a stats object beside it: every datagram counts,
+  // and in a simulated cluster of 1,000 nodes each object a delivery reads is usually a cache miss.
+  #datagramsSent = 0;
+  #datagramsReceived = 0;
+  #datagramsOversizeDropped = 0;
+  #datagramsOversizeReceived = 0;
+  #bytesSent = 0;
+  #streamsOpened = 0;
+  #streamsFailed = 0;
+  #probesSent = 0;
   readonly #network: SimNetwork;
   readonly #datagramBytesMax: number;
   readonly #host: HostHooks | undefined;
@@ -70,6 +70,20 @@ export class SimTransport implements Transport, Endpoint {
     network.register(address, this);
   }
 
+  /** A snapshot of the counters. */
+  get stats(): SimTransportStats {
+    return {
+      datagramsSent: this.#datagramsSent,
+      datagramsReceived: this.#datagramsReceived,
+      datagramsOversizeDropped: this.#datagramsOversizeDropped,
+      datagramsOversizeReceived: this.#datagramsOversizeReceived,
+      bytesSent: this.#bytesSent,
+      streamsOpened: this.#streamsOpened,
+      streamsFailed: this.#streamsFailed,
+      probesSent: this.#probesSent,
+    };
+  }
+
   get state(): HostState {
     if (this.#closed) return 'crashed';
     return this.#host?.state ?? 'running';
@@ -82,33 +96,33 @@ export class SimTransport implements Transport, Endpoint {
   sendDatagram(to: string, bytes: Uint8Array): void {
     if (this.#closed) return;
     if (bytes.length > this.#datagramBytesMax) {
-      this.stats.datagramsOversizeDropped++;
+      this.#datagramsOversizeDropped++;
       return;
     }
-    this.stats.datagramsSent++;
-    this.stats.bytesSent += bytes.length;
+    this.#datagramsSent++;
+    this.#bytesSent += bytes.length;
     this.#network.sendDatagram(this.localAddress, to, bytes);
   }
 
   sendStream(to: string, bytes: Uint8Array): void {
     if (this.#closed) return;
-    this.stats.bytesSent += bytes.length;
+    this.#bytesSent += bytes.length;
     this.#network.sendStream(this.localAddress, to, bytes, (delivered) => {
-      if (delivered) this.stats.streamsOpened++;
-      else this.stats.streamsFailed++;
+      if (delivered) this.#streamsOpened++;
+      else this.#streamsFailed++;
     });
   }
 
   probe(to: string): void {
     if (this.#closed) return;
-    this.stats.probesSent++;
+    this.#probesSent++;
     this.#network.probe(this.localAddress, to);
   }
 
   deliver(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void {
     if (this.#closed) return;
     if (channel === 'datagram' && bytes.length > this.#datagramBytesMax) {
-      this.stats.datagramsOversizeReceived++;
+      this.#datagramsOversizeReceived++;
       return;
     }
     const host = this.#host;
@@ -146,7 +160,7 @@ export class SimTransport implements Transport, Endpoint {
   #handOver(channel: 'datagram' | 'stream', bytes: Uint8Array, from: string): void {
     if (this.#handlers === null) return;
     if (channel === 'datagram') {
-      this.stats.datagramsReceived++;
+      this.#datagramsReceived++;
       this.#handlers.onDatagram(bytes, from);
     } else {
       this.#handlers.onStream(bytes, from);

@@ -40,6 +40,9 @@ export const MESSAGE_CODES = {
   heartbeat: 5,
 } as const satisfies Record<Message['type'], number>;
 
+/** Every message type, in code order. */
+export const MESSAGE_TYPES = Object.keys(MESSAGE_CODES) as readonly Message['type'][];
+
 /** Versions and heartbeats above this are refused: versions are packed with a status into one varint. */
 export const COUNTER_MAX = 2 ** 48;
 
