@@ -14,7 +14,7 @@ import {
   type Output,
   type ProbeOutcome,
 } from '../core/index.js';
-import { MESSAGE_TYPES, type Message } from '../wire/index.js';
+import type { Message } from '../wire/index.js';
 import type { FrameCodec } from './frame-codec.js';
 import type { Scheduler, Transport, TransportHandlers } from './transport.js';
 
@@ -69,8 +69,8 @@ export class Runner implements TransportHandlers {
   #stallCoveredUntilMs = Number.NEGATIVE_INFINITY;
   #stopped = false;
   readonly #wake = () => this.wake();
-  // Counters live in the runner itself and one array beside it (`stats` copies them out): every message
-  // sent and received counts, and each object that takes reads is another cache miss in a simulated cluster.
+  // Counters are fields of the runner itself (`stats` copies them out): every message sent and received
+  // counts, and each further object a count reads is another cache miss in a simulated cluster.
   #datagramsSent = 0;
   #datagramBytesSent = 0;
   #datagramsReceived = 0;
@@ -81,8 +81,27 @@ export class Runner implements TransportHandlers {
   #streamBytesReceived = 0;
   #largestDatagramBytes = 0;
   #stallsDetected = 0;
-  /** By message type (TYPE_INDEX): messages sent, bytes sent, messages received, bytes received. */
-  readonly #byType = new Float64Array(4 * MESSAGE_TYPE_COUNT);
+  // By message type: messages and bytes, sent and received.
+  #synSent = 0;
+  #synBytesSent = 0;
+  #synAckSent = 0;
+  #synAckBytesSent = 0;
+  #ackSent = 0;
+  #ackBytesSent = 0;
+  #syncSent = 0;
+  #syncBytesSent = 0;
+  #heartbeatSent = 0;
+  #heartbeatBytesSent = 0;
+  #synReceived = 0;
+  #synBytesReceived = 0;
+  #synAckReceived = 0;
+  #synAckBytesReceived = 0;
+  #ackReceived = 0;
+  #ackBytesReceived = 0;
+  #syncReceived = 0;
+  #syncBytesReceived = 0;
+  #heartbeatReceived = 0;
+  #heartbeatBytesReceived = 0;
   readonly #drops: Record<string, number> = {};
 
   constructor(init: RunnerInit) {
@@ -109,23 +128,88 @@ export class Runner implements TransportHandlers {
       streamBytesReceived: this.#streamBytesReceived,
       largestDatagramBytes: this.#largestDatagramBytes,
       stallsDetected: this.#stallsDetected,
-      messagesSentByType: this.#byTypeRecord(0),
-      bytesSentByType: this.#byTypeRecord(1),
-      messagesReceivedByType: this.#byTypeRecord(2),
-      bytesReceivedByType: this.#byTypeRecord(3),
+      messagesSentByType: {
+        syn: this.#synSent,
+        'syn-ack': this.#synAckSent,
+        ack: this.#ackSent,
+        sync: this.#syncSent,
+        heartbeat: this.#heartbeatSent,
+      },
+      bytesSentByType: {
+        syn: this.#synBytesSent,
+        'syn-ack': this.#synAckBytesSent,
+        ack: this.#ackBytesSent,
+        sync: this.#syncBytesSent,
+        heartbeat: this.#heartbeatBytesSent,
+      },
+      messagesReceivedByType: {
+        syn: this.#synReceived,
+        'syn-ack': this.#synAckReceived,
+        ack: this.#ackReceived,
+        sync: this.#syncReceived,
+        heartbeat: this.#heartbeatReceived,
+      },
+      bytesReceivedByType: {
+        syn: this.#synBytesReceived,
+        'syn-ack': this.#synAckBytesReceived,
+        ack: this.#ackBytesReceived,
+        sync: this.#syncBytesReceived,
+        heartbeat: this.#heartbeatBytesReceived,
+      },
       drops: { ...this.#drops },
     };
   }
 
-  #byTypeRecord(block: number): Record<Message['type'], number> {
-    const record = {} as Record<Message['type'], number>;
-    for (const type of MESSAGE_TYPES)
-      record[type] = this.#byType[block * MESSAGE_TYPE_COUNT + typeIndex(type)]!;
-    return record;
+  // One field per type and direction, each named in the code: indexing by a variable among five names makes
+  // V8's property cache give up (megamorphic), and this runs for every message sent and received.
+  #countSent(type: Message['type'], bytes: number): void {
+    switch (type) {
+      case 'syn':
+        this.#synSent++;
+        this.#synBytesSent += bytes;
+        return;
+      case 'syn-ack':
+        this.#synAckSent++;
+        this.#synAckBytesSent += bytes;
+        return;
+      case 'ack':
+        this.#ackSent++;
+        this.#ackBytesSent += bytes;
+        return;
+      case 'sync':
+        this.#syncSent++;
+        this.#syncBytesSent += bytes;
+        return;
+      case 'heartbeat':
+        this.#heartbeatSent++;
+        this.#heartbeatBytesSent += bytes;
+        return;
+    }
   }
 
-  #count(block: number, type: Message['type'], amount: number): void {
-    this.#byType[block * MESSAGE_TYPE_COUNT + typeIndex(type)]! += amount;
+  #countReceived(type: Message['type'], bytes: number): void {
+    switch (type) {
+      case 'syn':
+        this.#synReceived++;
+        this.#synBytesReceived += bytes;
+        return;
+      case 'syn-ack':
+        this.#synAckReceived++;
+        this.#synAckBytesReceived += bytes;
+        return;
+      case 'ack':
+        this.#ackReceived++;
+        this.#ackBytesReceived += bytes;
+        return;
+      case 'sync':
+        this.#syncReceived++;
+        this.#syncBytesReceived += bytes;
+        return;
+      case 'heartbeat':
+        this.#heartbeatReceived++;
+        this.#heartbeatBytesReceived += bytes;
+        return;
+    }
   }
 
   onDatagram(bytes: Uint8Array, from: string): void {
@@ -193,8 +277,7 @@ export class Runner implements TransportHandlers {
       this.#drops['sync-over-datagram'] = (this.#drops['sync-over-datagram'] ?? 0) + 1;
       return;
     }
-    this.#count(2, opened.message.type, 1);
-    this.#count(3, opened.message.type, bytes.length);
+    this.#countReceived(opened.message.type, bytes.length);
     this.#step({ kind: channel, now: this.now, from, message: opened.message });
   }
 
@@ -239,8 +322,7 @@ export class Runner implements TransportHandlers {
       case 'send': {
         const bytes = this.#codec.seal(output.message);
         const type = output.message.type;
-        this.#count(0, type, 1);
-        this.#count(1, type, bytes.length);
+        this.#countSent(type, bytes.length);
         this.#onSend?.(output.to, output.channel, bytes, output.message);
         if (output.channel === 'datagram') {
           // Not assert(): its message would be formatted for every datagram.
@@ -267,27 +349,5 @@ export class Runner implements TransportHandlers {
     if (next === this.#scheduledAtMs) return;
     this.#scheduledAtMs = next;
     this.#scheduler.wakeAt(next, this.#wake);
-  }
-}
-
-const MESSAGE_TYPE_COUNT = MESSAGE_TYPES.length;
-
-/**
- * The type's position in MESSAGE_TYPES, with each name in the code: indexing an object by a variable among
- * five names makes V8's property cache give up (megamorphic), and this runs for every message sent and
- * received.
- */
-function typeIndex(type: Message['type']): number {
-  switch (type) {
-    case 'syn':
-      return 0;
-    case 'syn-ack':
-      return 1;
-    case 'ack':
-      return 2;
-    case 'sync':
-      return 3;
-    case 'heartbeat':
-      return 4;
   }
 }

@@ -293,3 +293,24 @@ test('random sequences of add, addMany, restart and remove keep every invariant 
     { numRuns: 200 },
   );
 });
+
+test('find keeps working past 65,535 slots (its index widens from two bytes to four)', () => {
+  const table = new MemberTable(new StringPool());
+  const names = Array.from({ length: 70_000 }, (_, index) => `wide-${index}`);
+  table.addMany(
+    names.slice(0, 60_000).map((name) => member(name)),
+    new Uint8Array(60_000),
+    0,
+  );
+  for (const name of names.slice(60_000)) table.add(member(name), 0);
+  for (const index of [0, 1, 59_999, 60_000, 65_534, 65_535, 65_536, 69_999]) {
+    const slot = table.find(names[index]!);
+    assert.ok(slot >= 0, names[index]);
+    assert.equal(table.name(slot), names[index]);
+  }
+  const last = table.find(names[69_999]!);
+  assert.ok(last > 0xffff, `a slot past the two-byte range (${last})`);
+  table.remove(last);
+  assert.equal(table.find(names[69_999]!), -1);
+  assert.equal(table.find('wide-none'), -1);
+});

@@ -1,7 +1,7 @@
 /**
  * The runner's counters by message type agree with what the core says it sent and received, type by type,
- * and the bytes by type add up to the bytes sent: the runner keeps them in one array indexed by type, and a
- * wrong index would move counts between types without changing the totals.
+ * and the bytes by type add up to the bytes sent: the runner keeps a field per type and direction, and a
+ * mixed-up case would move counts between types without changing the totals.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
