@@ -98,6 +98,8 @@ const PROBES_IN_FLIGHT_MAX = 64;
 /** Relayed arrivals sampled into a node's pooled statistics per round, about (see #relayedStride). */
 const RELAYED_SAMPLES_PER_ROUND = 4;
 const REAPED_CAPACITY = 10_000;
+const SENT_PAGES = 4;
+const SENT_PAGE_FIELDS = 6;
 /** Slots of a page whose heartbeat moved on, between the two passes of a merge (steps are synchronous). */
 let arrivalScratch = new Int32Array(256);
 
@@ -251,6 +253,14 @@ export class GossipNode {
   #watchers: number[] = [];
   /** Bumped whenever a member is added, removed or changes status: cached ring neighbours go stale then. */
   #membershipEpoch = 0;
+  /**
+   * The last positional pages this node sent (range start, range end, hashA, hashB, count and the
+   * membership epoch at the time, SENT_PAGE_FIELDS per page, SENT_PAGES of them in turn). A reply page that
+   * covers the same range with the same hash needs no hashing of our own range again while the epoch is
+   * unchanged: the peer matched it against our page, and nothing that enters the hash changed since.
+   */
+  readonly #sentPages = new Float64Array(SENT_PAGES * SENT_PAGE_FIELDS).fill(-1);
+  #sentPageNext = 0;
   #neighboursEpoch = -1;
 
   readonly #payloadBudget: number;
@@ -1082,6 +1092,8 @@ export class GossipNode {
     if (previous === status) return;
     table.statuses[slot] = status;
     table.statusChangedAtMs[slot] = this.#now;
+    // #count bumps it for other members; this node's own status (left) enters the page hash too.
+    if (slot === this.#selfSlot) this.#membershipEpoch++;
     if (slot !== this.#selfSlot) {
       this.#count(previous, -1);
       this.#count(status, 1);
@@ -1405,7 +1417,11 @@ export class GossipNode {
    * Merges a digest into this node's view and returns what the peer holds of each member it mentioned, for
    * computing what it lacks. Reports whether a positional page could be matched.
    */
-  #learnDigest(digest: Digest, knowledge: PeerKnowledge): { peerSlot: number; pageMatched: boolean } {
+  #learnDigest(
+    digest: Digest,
+    knowledge: PeerKnowledge,
+    reply = false,
+  ): { peerSlot: number; pageMatched: boolean } {
     const peerSlot = this.#learn(digest.sender);
     this.#know(knowledge, peerSlot, digest.sender);
     for (const entry of digest.news) this.#know(knowledge, this.#learn(entry), entry);
@@ -1415,7 +1431,7 @@ export class GossipNode {
       this.#learnExplicitPage(page.rangeStart, page.rangeEnd, page.entries, knowledge);
       return { peerSlot, pageMatched: true };
     }
-    return { peerSlot, pageMatched: this.#mergePositionalPage(page, knowledge) };
+    return { peerSlot, pageMatched: this.#mergePositionalPage(page, knowledge, reply) };
   }
 
   #know(knowledge: PeerKnowledge, slot: number, entry: MemberEntry): void {
@@ -1454,12 +1470,15 @@ export class GossipNode {
     }
   }
 
-  #mergePositionalPage(page: PositionalPage, knowledge: PeerKnowledge): boolean {
+  /** `reply`: the page answers a syn of ours (see #isEchoOfSentPage). */
+  #mergePositionalPage(page: PositionalPage, knowledge: PeerKnowledge, reply: boolean): boolean {
     const table = this.#table;
-    const local = rangeHash(table, page.rangeStart, page.rangeEnd);
-    if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
-      this.counters.pagesMismatched++;
-      return false;
+    if (!(reply && this.#isEchoOfSentPage(page))) {
+      const local = rangeHash(table, page.rangeStart, page.rangeEnd);
+      if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
+        this.counters.pagesMismatched++;
+        return false;
+      }
     }
     this.counters.pagesMatched++;
     const { order, heartbeats, statuses, maxVersions } = table;
@@ -1553,7 +1572,7 @@ export class GossipNode {
 
   #onSynAck(digest: Digest, deltas: readonly OwnerDelta[]): void {
     const knowledge = this.#scratchKnowledge();
-    const { peerSlot } = this.#learnDigest(digest, knowledge);
+    const { peerSlot } = this.#learnDigest(digest, knowledge, true);
     for (const delta of deltas) this.#applyDelta(delta);
     if (peerSlot < 0) return;
     const candidates = this.#plan(knowledge);
@@ -1746,7 +1765,33 @@ export class GossipNode {
     );
     if (page === null) return null;
     this.#pageCursor = page.rangeEnd >= KEY_SPACE_END ? 0 : page.rangeEnd;
+    const sent = this.#sentPages;
+    const at = this.#sentPageNext * SENT_PAGE_FIELDS;
+    this.#sentPageNext = (this.#sentPageNext + 1) % SENT_PAGES;
+    sent[at] = page.rangeStart;
+    sent[at + 1] = page.rangeEnd;
+    sent[at + 2] = page.hashA;
+    sent[at + 3] = page.hashB;
+    sent[at + 4] = page.count;
+    sent[at + 5] = this.#membershipEpoch;
     return page;
+  }
+
+  /** Whether `page` has the range and hash of a page this node sent since the membership last changed. */
+  #isEchoOfSentPage(page: PositionalPage): boolean {
+    const sent = this.#sentPages;
+    for (let at = 0; at < sent.length; at += SENT_PAGE_FIELDS) {
+      if (
+        sent[at] === page.rangeStart &&
+        sent[at + 1] === page.rangeEnd &&
+        sent[at + 2] === page.hashA &&
+        sent[at + 3] === page.hashB &&
+        sent[at + 4] === page.count &&
+        sent[at + 5] === this.#membershipEpoch
+      )
+        return true;
+    }
+    return false;
   }
 
   /** Digest and deltas for a syn-ack, within one datagram: news first, then deltas and the page share the rest. */

@@ -452,3 +452,50 @@ test('members a node does not watch share its pooled statistics; a member it wat
   assert.notEqual(own.meanMs, pooled.meanMs);
   assert.ok(Math.abs(own.meanMs - 1000) < 100, `watched member's mean interval ${own.meanMs} ms`);
 });
+
+test('a reply that echoes our own page is trusted without rehashing only while our member list is unchanged', () => {
+  for (const joinedMeanwhile of [false, true]) {
+    // No eager pushes: the newcomer would otherwise make a send syns at once, whose pages replace ours.
+    const { network } = joinedCluster(['a', 'b', 'c', 'd'], { options: { eagerFanout: 0 } });
+    network.runFor(5000);
+    for (const address of ['b:1', 'c:1', 'd:1']) network.pause(address);
+    const a = network.node('a:1');
+    network.now = a.nextWakeAt();
+    const syn = network
+      .step('a:1', { kind: 'tick' })
+      .find((output) => output.kind === 'send' && output.message.type === 'syn');
+    assert.ok(syn?.kind === 'send' && syn.message.type === 'syn');
+    const page = syn.message.digest.page;
+    assert.ok(
+      page?.kind === 'positional' && page.rangeStart === 0 && page.rangeEnd === 2 ** 32,
+      'one page of all',
+    );
+    if (joinedMeanwhile) {
+      // A newcomer enters the page's range between our syn and the reply.
+      const z: MemberEntry = {
+        name: 'z',
+        generation: 1,
+        address: 'z:1',
+        heartbeat: 1,
+        status: 'alive',
+        maxVersion: 0,
+        verdict: null,
+      };
+      network.step('a:1', { kind: 'datagram', from: 'z:1', message: { type: 'heartbeat', sender: z } });
+    }
+    const before = { ...a.counters };
+    const sender = entryOf(
+      network
+        .node('b:1')
+        .members()
+        .find((member) => member.isSelf)!,
+    );
+    network.step('a:1', {
+      kind: 'datagram',
+      from: 'b:1',
+      message: { type: 'syn-ack', digest: { sender, news: [], page }, deltas: [] },
+    });
+    assert.equal(a.counters.pagesMatched - before.pagesMatched, joinedMeanwhile ? 0 : 1);
+    assert.equal(a.counters.pagesMismatched - before.pagesMismatched, joinedMeanwhile ? 1 : 0);
+  }
+});
