@@ -396,10 +396,7 @@ function readPage(reader: Reader, limits: DecodeLimits): Page | null {
     const count = reader.count(limits.listCountMax, 2);
     // Validate every entry where it lies, then keep a view of them: receivers read them in place.
     const first = reader.position;
-    for (let i = 0; i < count; i++) {
-      reader.varint(COUNTER_MAX);
-      reader.varint(COUNTER_MAX * 4 + 3);
-    }
+    reader.skipVarintPairs(count, COUNTER_MAX, COUNTER_MAX * 4 + 3);
     const page: PositionalPage = {
       kind: 'positional',
       rangeStart,

@@ -98,6 +98,36 @@ export class Reader {
     throw new DecodeFailure('varint-too-long');
   }
 
+  /**
+   * Skips `pairs` pairs of varints, checked as `varint(firstMax)` and `varint(secondMax)` would check them
+   * (both bounds at least 2^14). Varints of one and two bytes, nearly all of a digest page's, are checked
+   * here without a call; longer ones go through `varint`.
+   */
+  skipVarintPairs(pairs: number, firstMax: number, secondMax: number): void {
+    const bytes = this.bytes;
+    const end = this.end;
+    let at = this.position;
+    for (let i = 0; i < 2 * pairs; i++) {
+      if (at < end) {
+        const first = bytes[at]!;
+        if (first < 0x80) {
+          at += 1;
+          continue;
+        }
+        // A second byte of 0 would not be minimal: varint() refuses it below.
+        const second = at + 1 < end ? bytes[at + 1]! : 0;
+        if (second !== 0 && second < 0x80) {
+          at += 2;
+          continue;
+        }
+      }
+      this.position = at;
+      this.varint((i & 1) === 0 ? firstMax : secondMax);
+      at = this.position;
+    }
+    this.position = at;
+  }
+
   /** A count of list items, each taking at least `itemBytesMin` bytes, bounded by `max` and by what is left. */
   count(max: number, itemBytesMin = 1): number {
     const value = this.varint(max);

@@ -35,6 +35,7 @@ import {
   varintLength,
   Writer,
 } from '../../src/wire/index.js';
+import { DecodeFailure, Reader } from '../../src/wire/reader.js';
 
 const LIMITS = DEFAULT_DECODE_LIMITS;
 
@@ -349,5 +350,41 @@ test('VarintCursor reads back every varint the writer wrote, one-byte, two-byte 
       assert.equal(cursor.position, bytes.length);
     }),
     { numRuns: 500 },
+  );
+});
+
+test('skipVarintPairs accepts and refuses exactly what varint() does, pair by pair', () => {
+  // Bytes biased towards the edge cases: 0x00 (a second byte of 0 is not minimal), 0x7f/0x80 and 0xff.
+  const byte = fc.oneof(
+    fc.constantFrom(0x00, 0x01, 0x7f, 0x80, 0x81, 0xff),
+    fc.integer({ min: 0, max: 255 }),
+  );
+  const firstMax = COUNTER_MAX;
+  const secondMax = COUNTER_MAX * 4 + 3;
+  fc.assert(
+    fc.property(fc.array(byte, { maxLength: 48 }), fc.integer({ min: 0, max: 12 }), (values, pairs) => {
+      const bytes = Uint8Array.from(values);
+      const outcome = (skip: (reader: Reader) => void) => {
+        const reader = new Reader(bytes);
+        try {
+          skip(reader);
+          return { position: reader.position, reason: null };
+        } catch (error) {
+          assert.ok(error instanceof DecodeFailure);
+          return { position: -1, reason: error.reason };
+        }
+      };
+      const expected = outcome((reader) => {
+        for (let i = 0; i < pairs; i++) {
+          reader.varint(firstMax);
+          reader.varint(secondMax);
+        }
+      });
+      assert.deepEqual(
+        outcome((reader) => reader.skipVarintPairs(pairs, firstMax, secondMax)),
+        expected,
+      );
+    }),
+    { numRuns: 2000 },
   );
 });
