@@ -180,6 +180,8 @@ export class GossipNode {
    */
   #tombstonedAny = false;
   #news = new Map<number, NewsItem>();
+  /** Whether `#news` holds anything, kept exact (the fanout depends on it): read for every digest composed. */
+  #newsAny = false;
   #verdicts = new Map<number, VerdictNote>();
   #probedAtMs = new Map<number, number>();
   #probesInFlight = new Map<string, { slot: number; name: string; generation: number }>();
@@ -587,7 +589,7 @@ export class GossipNode {
 
   #gossip(): void {
     const table = this.#table;
-    const fanout = this.#news.size > 0 ? this.options.fanout : this.options.idleFanout;
+    const fanout = this.#newsAny ? this.options.fanout : this.options.idleFanout;
     const targets = this.#sampleLive(fanout);
     const addresses = targets.map((slot) => table.address(slot));
     for (const address of addresses) this.#sendSyn(address);
@@ -1136,6 +1138,7 @@ export class GossipNode {
         if (oldest !== undefined) this.#news.delete(oldest);
       }
       this.#news.set(slot, { transmitsLeft: transmits, baseVersion, urgent });
+      this.#newsAny = true;
     }
     if (urgent) this.#urgentPending = true;
   }
@@ -1210,6 +1213,7 @@ export class GossipNode {
     this.#states[slot] = undefined;
     this.#tombstoned.delete(slot);
     this.#news.delete(slot);
+    this.#newsAny = this.#news.size > 0;
     this.#verdicts.delete(slot);
     this.#probedAtMs.delete(slot);
   }
@@ -1881,7 +1885,7 @@ export class GossipNode {
     const entries: MemberEntry[] = [];
     const slots: number[] = [];
     let bytes = 0;
-    if (this.#news.size === 0 || budget <= 0) return { entries, slots, bytes };
+    if (!this.#newsAny || budget <= 0) return { entries, slots, bytes };
     const items = [...this.#news].sort(
       ([, a], [, b]) => Number(b.urgent) - Number(a.urgent) || b.transmitsLeft - a.transmitsLeft,
     );
@@ -1895,6 +1899,7 @@ export class GossipNode {
       item.transmitsLeft--;
       if (item.transmitsLeft <= 0) this.#news.delete(slot);
     }
+    this.#newsAny = this.#news.size > 0;
     return { entries, slots, bytes };
   }
 

@@ -1,6 +1,8 @@
 /**
- * The simulator's clock and agenda: a binary min-heap of timed actions, ordered by (time, insertion
- * sequence) so that simultaneous events fire in a fixed order and a run replays exactly.
+ * The simulator's clock and agenda: a min-heap of timed actions, ordered by (time, insertion sequence) so
+ * that simultaneous events fire in a fixed order and a run replays exactly. Each entry has four children
+ * rather than two: half the levels, so a pop of one of a thousand or so waiting events takes about five
+ * steps instead of ten, each step's comparisons reading neighbouring numbers.
  *
  * The heap keeps its keys in two typed arrays beside the array of actions, so that sifting compares numbers
  * in contiguous memory instead of chasing a pointer to an object per comparison: with 1,000 simulated nodes
@@ -34,7 +36,7 @@ export class EventQueue {
     const sequence = this.#sequence++;
     let index = this.#length++;
     while (index > 0) {
-      const parent = (index - 1) >> 1;
+      const parent = (index - 1) >> 2;
       const parentTime = times[parent]!;
       if (!(time < parentTime || (time === parentTime && sequence < sequences[parent]!))) break;
       times[index] = parentTime;
@@ -77,18 +79,19 @@ export class EventQueue {
       const lastAction = actions[length]!;
       let index = 0;
       for (;;) {
-        const left = 2 * index + 1;
-        if (left >= length) break;
-        const right = left + 1;
-        let child = left;
-        if (right < length) {
-          const rightTime = times[right]!;
-          const leftTime = times[left]!;
-          if (rightTime < leftTime || (rightTime === leftTime && sequences[right]! < sequences[left]!)) {
-            child = right;
+        const first = 4 * index + 1;
+        if (first >= length) break;
+        // The earliest of up to four children.
+        let child = first;
+        let childTime = times[first]!;
+        const end = Math.min(first + 4, length);
+        for (let other = first + 1; other < end; other++) {
+          const otherTime = times[other]!;
+          if (otherTime < childTime || (otherTime === childTime && sequences[other]! < sequences[child]!)) {
+            child = other;
+            childTime = otherTime;
           }
         }
-        const childTime = times[child]!;
         if (!(childTime < lastTime || (childTime === lastTime && sequences[child]! < lastSequence))) break;
         times[index] = childTime;
         sequences[index] = sequences[child]!;
