@@ -122,11 +122,14 @@ export class SimHost implements HostHooks, Scheduler {
     const token = ++this.#timerToken;
     if (!Number.isFinite(timeMs)) return;
     const queue = this.#cluster.queue;
-    queue.at(Math.max(timeMs, queue.now), () => {
-      if (token !== this.#timerToken) return;
-      if (this.state === 'stalled') this.#heldWake = wake;
-      else if (this.state === 'running') wake();
-    });
+    queue.at(Math.max(timeMs, queue.now), new HostTimer(this, token, wake));
+  }
+
+  /** A timer of this host is due (called by HostTimer); only the latest one asked for wakes the runner. */
+  timerDue(token: number, wake: () => void): void {
+    if (token !== this.#timerToken) return;
+    if (this.state === 'stalled') this.#heldWake = wake;
+    else if (this.state === 'running') wake();
   }
 
   cancel(): void {
@@ -332,5 +335,22 @@ export class SimCluster {
   set(index: number, key: string, value: string): void {
     const host = this.hosts[index]!;
     host.runner.command({ kind: 'set', now: this.now, key, value });
+  }
+}
+
+/** A host's pending wake-up: one queued object per timer (see QueueAction). */
+class HostTimer {
+  readonly #host: SimHost;
+  readonly #token: number;
+  readonly #wake: () => void;
+
+  constructor(host: SimHost, token: number, wake: () => void) {
+    this.#host = host;
+    this.#token = token;
+    this.#wake = wake;
+  }
+
+  fire(): void {
+    this.#host.timerDue(this.#token, this.#wake);
   }
 }

@@ -10,10 +10,17 @@
  * scattered moments were a cache miss each.
  */
 
+/**
+ * What the queue runs at its time: a function, or an object whose `fire` it calls. The hot events (every
+ * datagram, every timer) are objects of their own class: one object each, where a closure is two (the
+ * function and its context), and so one cache miss less when it fires long after it was made.
+ */
+export type QueueAction = (() => void) | { fire(): void };
+
 export class EventQueue {
   #times = new Float64Array(1024);
   #sequences = new Float64Array(1024);
-  #actions: (() => void)[] = [];
+  #actions: QueueAction[] = [];
   #length = 0;
   #sequence = 0;
   #now = 0;
@@ -27,7 +34,7 @@ export class EventQueue {
     return this.#length;
   }
 
-  at(time: number, action: () => void): void {
+  at(time: number, action: QueueAction): void {
     if (!(time >= this.#now)) throw new RangeError(`cannot schedule in the past: ${time} < ${this.#now}`);
     if (this.#length === this.#times.length) this.#grow();
     const times = this.#times;
@@ -49,7 +56,7 @@ export class EventQueue {
     actions[index] = action;
   }
 
-  after(delayMs: number, action: () => void): void {
+  after(delayMs: number, action: QueueAction): void {
     this.at(this.#now + delayMs, action);
   }
 
@@ -59,14 +66,15 @@ export class EventQueue {
       this.#now = this.#times[0]!;
       const action = this.#pop();
       this.fired++;
-      action();
+      if (typeof action === 'function') action();
+      else action.fire();
       if (shouldStop?.()) return;
     }
     if (time > this.#now) this.#now = time;
   }
 
   /** Removes the earliest event and returns its action. */
-  #pop(): () => void {
+  #pop(): QueueAction {
     const times = this.#times;
     const sequences = this.#sequences;
     const actions = this.#actions;

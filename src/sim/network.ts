@@ -189,12 +189,15 @@ export class SimNetwork {
   }
 
   #deliverLater(from: string, to: string, bytes: Uint8Array, delayMs: number): void {
-    this.#queue.after(delayMs, () => {
-      const endpoint = this.#endpoints.get(to);
-      if (endpoint === undefined || endpoint.state === 'crashed' || endpoint.state === 'host-down') return;
-      this.stats.datagramsDelivered++;
-      endpoint.deliver('datagram', bytes, from);
-    });
+    this.#queue.after(delayMs, new DatagramArrival(this, from, to, bytes));
+  }
+
+  /** A datagram reaches `to` now, if a process there takes it (called by DatagramArrival). */
+  arrive(from: string, to: string, bytes: Uint8Array): void {
+    const endpoint = this.#endpoints.get(to);
+    if (endpoint === undefined || endpoint.state === 'crashed' || endpoint.state === 'host-down') return;
+    this.stats.datagramsDelivered++;
+    endpoint.deliver('datagram', bytes, from);
   }
 
   /**
@@ -241,5 +244,24 @@ export class SimNetwork {
         source.deliverProbeResult(to, outcome);
       }
     });
+  }
+}
+
+/** A datagram in flight: one queued object per datagram (see QueueAction). */
+class DatagramArrival {
+  readonly #network: SimNetwork;
+  readonly #from: string;
+  readonly #to: string;
+  readonly #bytes: Uint8Array;
+
+  constructor(network: SimNetwork, from: string, to: string, bytes: Uint8Array) {
+    this.#network = network;
+    this.#from = from;
+    this.#to = to;
+    this.#bytes = bytes;
+  }
+
+  fire(): void {
+    this.#network.arrive(this.#from, this.#to, this.#bytes);
   }
 }
