@@ -57,6 +57,7 @@ import {
   buildExplicitPage,
   buildPositionalPage,
   KEY_SPACE_END,
+  type KnownRangeHash,
   randomPageStart,
   rangeHash,
   singleDifferenceKey,
@@ -98,8 +99,8 @@ const PROBES_IN_FLIGHT_MAX = 64;
 /** Relayed arrivals sampled into a node's pooled statistics per round, about (see #relayedStride). */
 const RELAYED_SAMPLES_PER_ROUND = 4;
 const REAPED_CAPACITY = 10_000;
-const SENT_PAGES = 4;
-const SENT_PAGE_FIELDS = 6;
+const RANGE_HASHES = 64;
+const RANGE_HASH_FIELDS = 6;
 /** Slots of a page whose heartbeat moved on, between the two passes of a merge (steps are synchronous). */
 let arrivalScratch = new Int32Array(256);
 
@@ -256,13 +257,13 @@ export class GossipNode {
   /** Bumped whenever a member is added, removed or changes status: cached ring neighbours go stale then. */
   #membershipEpoch = 0;
   /**
-   * The last positional pages this node sent (range start, range end, hashA, hashB, count and the
-   * membership epoch at the time, SENT_PAGE_FIELDS per page, SENT_PAGES of them in turn). A reply page that
-   * covers the same range with the same hash needs no hashing of our own range again while the epoch is
-   * unchanged: the peer matched it against our page, and nothing that enters the hash changed since.
+   * Identity hashes of ranges of our member list that this node hashed or paged lately: range start, range
+   * end, hashA, hashB, count and the membership epoch they were taken at (RANGE_HASH_FIELDS each), in
+   * RANGE_HASHES places picked by the top bits of the start. While the epoch is unchanged nothing that
+   * enters a hash has changed, so a page of a range seen before (at rest, every node pages the same ranges in
+   * turn, and a reply covers the range of our own syn) needs no pass over the members' hash columns.
    */
-  readonly #sentPages = new Float64Array(SENT_PAGES * SENT_PAGE_FIELDS).fill(-1);
-  #sentPageNext = 0;
+  readonly #rangeHashes = new Float64Array(RANGE_HASHES * RANGE_HASH_FIELDS).fill(-1);
   #neighboursEpoch = -1;
 
   readonly #payloadBudget: number;
@@ -1421,11 +1422,7 @@ export class GossipNode {
    * Merges a digest into this node's view and returns what the peer holds of each member it mentioned, for
    * computing what it lacks. Reports whether a positional page could be matched.
    */
-  #learnDigest(
-    digest: Digest,
-    knowledge: PeerKnowledge,
-    reply = false,
-  ): { peerSlot: number; pageMatched: boolean } {
+  #learnDigest(digest: Digest, knowledge: PeerKnowledge): { peerSlot: number; pageMatched: boolean } {
     const peerSlot = this.#learn(digest.sender);
     this.#know(knowledge, peerSlot, digest.sender);
     for (const entry of digest.news) this.#know(knowledge, this.#learn(entry), entry);
@@ -1435,7 +1432,7 @@ export class GossipNode {
       this.#learnExplicitPage(page.rangeStart, page.rangeEnd, page.entries, knowledge);
       return { peerSlot, pageMatched: true };
     }
-    return { peerSlot, pageMatched: this.#mergePositionalPage(page, knowledge, reply) };
+    return { peerSlot, pageMatched: this.#mergePositionalPage(page, knowledge) };
   }
 
   #know(knowledge: PeerKnowledge, slot: number, entry: MemberEntry): void {
@@ -1474,15 +1471,12 @@ export class GossipNode {
     }
   }
 
-  /** `reply`: the page answers a syn of ours (see #isEchoOfSentPage). */
-  #mergePositionalPage(page: PositionalPage, knowledge: PeerKnowledge, reply: boolean): boolean {
+  #mergePositionalPage(page: PositionalPage, knowledge: PeerKnowledge): boolean {
     const table = this.#table;
-    if (!(reply && this.#isEchoOfSentPage(page))) {
-      const local = rangeHash(table, page.rangeStart, page.rangeEnd);
-      if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
-        this.counters.pagesMismatched++;
-        return false;
-      }
+    const local = this.#rangeHash(page.rangeStart, page.rangeEnd);
+    if (local.count !== page.count || local.hashA !== page.hashA || local.hashB !== page.hashB) {
+      this.counters.pagesMismatched++;
+      return false;
     }
     this.counters.pagesMatched++;
     const { order, heartbeats, statuses, maxVersions } = table;
@@ -1548,7 +1542,7 @@ export class GossipNode {
    * here costs less than carrying the hash out of the merge for every page.
    */
   #differenceKey(page: PositionalPage): number {
-    const local = rangeHash(this.#table, page.rangeStart, page.rangeEnd);
+    const local = this.#rangeHash(page.rangeStart, page.rangeEnd);
     const key = singleDifferenceKey(this.#table, page.rangeStart, page.rangeEnd, page, local);
     if (key >= 0) this.counters.pageDifferencesFound++;
     return key;
@@ -1576,7 +1570,7 @@ export class GossipNode {
 
   #onSynAck(digest: Digest, deltas: readonly OwnerDelta[]): void {
     const knowledge = this.#scratchKnowledge();
-    const { peerSlot } = this.#learnDigest(digest, knowledge, true);
+    const { peerSlot } = this.#learnDigest(digest, knowledge);
     for (const delta of deltas) this.#applyDelta(delta);
     if (peerSlot < 0) return;
     const candidates = this.#plan(knowledge);
@@ -1766,36 +1760,49 @@ export class GossipNode {
       KEY_SPACE_END,
       budget,
       this.options.pageEntriesMax,
+      this.#knownRangeHash(this.#pageCursor),
     );
     if (page === null) return null;
     this.#pageCursor = page.rangeEnd >= KEY_SPACE_END ? 0 : page.rangeEnd;
-    const sent = this.#sentPages;
-    const at = this.#sentPageNext * SENT_PAGE_FIELDS;
-    this.#sentPageNext = (this.#sentPageNext + 1) % SENT_PAGES;
-    sent[at] = page.rangeStart;
-    sent[at + 1] = page.rangeEnd;
-    sent[at + 2] = page.hashA;
-    sent[at + 3] = page.hashB;
-    sent[at + 4] = page.count;
-    sent[at + 5] = this.#membershipEpoch;
+    this.#rememberRangeHash(page.rangeStart, page.rangeEnd, page.hashA, page.hashB, page.count);
     return page;
   }
 
-  /** Whether `page` has the range and hash of a page this node sent since the membership last changed. */
-  #isEchoOfSentPage(page: PositionalPage): boolean {
-    const sent = this.#sentPages;
-    for (let at = 0; at < sent.length; at += SENT_PAGE_FIELDS) {
-      if (
-        sent[at] === page.rangeStart &&
-        sent[at + 1] === page.rangeEnd &&
-        sent[at + 2] === page.hashA &&
-        sent[at + 3] === page.hashB &&
-        sent[at + 4] === page.count &&
-        sent[at + 5] === this.#membershipEpoch
-      )
-        return true;
+  /** rangeHash of our member list, remembered (see #rangeHashes). */
+  #rangeHash(rangeStart: number, rangeEnd: number): { hashA: number; hashB: number; count: number } {
+    const cache = this.#rangeHashes;
+    const at = (rangeStart >>> 26) * RANGE_HASH_FIELDS;
+    if (cache[at] === rangeStart && cache[at + 1] === rangeEnd && cache[at + 5] === this.#membershipEpoch) {
+      return { hashA: cache[at + 2]!, hashB: cache[at + 3]!, count: cache[at + 4]! };
     }
-    return false;
+    const hash = rangeHash(this.#table, rangeStart, rangeEnd);
+    this.#rememberRangeHash(rangeStart, rangeEnd, hash.hashA, hash.hashB, hash.count);
+    return hash;
+  }
+
+  /** The remembered hash of a range that starts at `rangeStart` (whatever its end), or null. */
+  #knownRangeHash(rangeStart: number): KnownRangeHash | null {
+    const cache = this.#rangeHashes;
+    const at = (rangeStart >>> 26) * RANGE_HASH_FIELDS;
+    if (cache[at] !== rangeStart || cache[at + 5] !== this.#membershipEpoch) return null;
+    return { rangeEnd: cache[at + 1]!, hashA: cache[at + 2]!, hashB: cache[at + 3]!, count: cache[at + 4]! };
+  }
+
+  #rememberRangeHash(
+    rangeStart: number,
+    rangeEnd: number,
+    hashA: number,
+    hashB: number,
+    count: number,
+  ): void {
+    const cache = this.#rangeHashes;
+    const at = (rangeStart >>> 26) * RANGE_HASH_FIELDS;
+    cache[at] = rangeStart;
+    cache[at + 1] = rangeEnd;
+    cache[at + 2] = hashA;
+    cache[at + 3] = hashB;
+    cache[at + 4] = count;
+    cache[at + 5] = this.#membershipEpoch;
   }
 
   /** Digest and deltas for a syn-ack, within one datagram: news first, then deltas and the page share the rest. */
@@ -1840,6 +1847,7 @@ export class GossipNode {
             reply.rangeEnd,
             remaining,
             this.options.pageEntriesMax,
+            this.#knownRangeHash(reply.rangeStart),
           );
       if (page?.kind === 'explicit') this.counters.explicitPagesSent++;
       if (page !== null) remaining -= pageLength(page) - 1;

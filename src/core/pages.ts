@@ -125,10 +125,19 @@ export function singleDifferenceKey(
   return -1;
 }
 
+/** The identity hash of a range as rangeHash gives it, when a caller knows it already. */
+export interface KnownRangeHash {
+  readonly rangeEnd: number;
+  readonly hashA: number;
+  readonly hashB: number;
+  readonly count: number;
+}
+
 /**
  * The longest prefix of [rangeStart, rangeEnd) whose positional page fits in `budgetBytes`, or null if not
  * even an empty page fits. The covered range always ends on a key boundary, so members sharing a key are
- * never split across pages.
+ * never split across pages. `known`, if given, is the hash of [rangeStart, known.rangeEnd) as the table is
+ * now: a page that covers exactly that range takes it instead of reading the members' hash columns again.
  */
 export function buildPositionalPage(
   table: MemberTable,
@@ -136,6 +145,7 @@ export function buildPositionalPage(
   rangeEnd: number,
   budgetBytes: number,
   entriesMax = Number.POSITIVE_INFINITY,
+  known: KnownRangeHash | null = null,
 ): PositionalPage | null {
   const first = table.lowerBound(rangeStart);
   // Keys by position (orderKeys, which lowerBound has just searched) rather than by slot.
@@ -181,18 +191,23 @@ export function buildPositionalPage(
     ends[count] = written;
     count++;
   }
+  if (end <= rangeStart) {
+    output.fill(0, base, written);
+    return null;
+  }
   // The identity hash in a second pass over the slots kept, so that no loop reads more than five columns:
   // each column is a separate stream of cache misses, and a CPU's prefetchers follow only so many at once.
   let hashA = 0;
   let hashB = 0;
-  for (let i = 0; i < count; i++) {
-    const slot = included[i]!;
-    hashA ^= wordsA[slot]!;
-    hashB ^= wordsB[slot]!;
-  }
-  if (end <= rangeStart) {
-    output.fill(0, base, written);
-    return null;
+  if (known !== null && known.rangeEnd === end && known.count === count) {
+    hashA = known.hashA;
+    hashB = known.hashB;
+  } else {
+    for (let i = 0; i < count; i++) {
+      const slot = included[i]!;
+      hashA ^= wordsA[slot]!;
+      hashB ^= wordsB[slot]!;
+    }
   }
   return {
     kind: 'positional',
