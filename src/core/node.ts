@@ -185,6 +185,8 @@ export class GossipNode {
   #newsAny = false;
   #verdicts = new Map<number, VerdictNote>();
   #probedAtMs = new Map<number, number>();
+  /** Whether `#probedAtMs` may hold anything (read for every heartbeat of a watched member; see #tombstonedAny). */
+  #probedAny = false;
   #probesInFlight = new Map<string, { slot: number; name: string; generation: number }>();
   /** Reaped identities: (generation, last heartbeat known) per name, so stale gossip cannot bring them back. */
   #reaped = new Map<string, { generation: number; heartbeat: number; reapedAtMs: number }>();
@@ -252,6 +254,12 @@ export class GossipNode {
   #keepUntilMs = Number.NEGATIVE_INFINITY;
   /** The live members just before this node in key order: the ones it watches (and alone may probe). */
   #watched: number[] = [];
+  /**
+   * `#watched[0]` (or -1), and whether there are more: with the default of one watcher, #watches compares
+   * one number and reads no array (in a simulated cluster, two objects and two likely cache misses).
+   */
+  #watchedFirst = -1;
+  #watchedMore = false;
   /** The live members just after it: they watch it, so it sends them a heartbeat every round. */
   #watchers: number[] = [];
   /** Bumped whenever a member is added, removed or changes status: cached ring neighbours go stale then. */
@@ -543,6 +551,8 @@ export class GossipNode {
     const self = this.#table.positionOf(this.#selfSlot);
     this.#watchers = this.#liveNeighbours(self, 1, this.#selfSlot);
     this.#watched = this.#liveNeighbours(self, -1, this.#selfSlot);
+    this.#watchedFirst = this.#watched.length > 0 ? this.#watched[0]! : -1;
+    this.#watchedMore = this.#watched.length > 1;
     // A member that starts or stops being watched changes how its heartbeats reach this node (directly every
     // round, or relayed by pages every few rounds) and its thresholds (a watcher probes, and suspects
     // sooner). Its statistics restart from the prior of its new role, or the intervals of the old one would
@@ -735,7 +745,8 @@ export class GossipNode {
 
   /** Whether this node watches `slot` (it is among its live predecessors): `watchers` is 1 to 4, so a scan. */
   #watches(slot: number): boolean {
-    return this.#watched.length > 0 && this.#watched.includes(slot);
+    if (slot === this.#watchedFirst) return true;
+    return this.#watchedMore && this.#watched.includes(slot);
   }
 
   /**
@@ -852,7 +863,7 @@ export class GossipNode {
     const watched = this.#watches(slot);
     let probeAt = Number.POSITIVE_INFINITY;
     if (watched) {
-      const probedAt = this.#probedAtMs.get(slot);
+      const probedAt = this.#probedAny ? this.#probedAtMs.get(slot) : undefined;
       const probeReadyAt = probedAt === undefined ? 0 : probedAt + this.options.probeCooldownMs;
       probeAt = Math.max(probeReadyAt, last + this.#probeSilenceMs(meanMs, stdMs));
     }
@@ -982,7 +993,7 @@ export class GossipNode {
       this.#setStatus(slot, STATUS_DOWN, this.#phiVerdict(slot, silence, meanMs, stdMs), true);
       return;
     }
-    const probedAt = this.#probedAtMs.get(slot);
+    const probedAt = this.#probedAny ? this.#probedAtMs.get(slot) : undefined;
     const cooled = probedAt === undefined || now - probedAt >= this.options.probeCooldownMs;
     if (watched && cooled && silence >= this.#probeSilenceMs(meanMs, stdMs)) {
       probeCandidates.push({ slot, lateness: (silence - meanMs) / stdMs });
@@ -1023,6 +1034,7 @@ export class GossipNode {
       this.#probeBudget--;
       const address = table.address(slot);
       this.#probedAtMs.set(slot, this.#now);
+      this.#probedAny = true;
       this.#probesInFlight.set(address, {
         slot,
         name: table.name(slot),
