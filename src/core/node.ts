@@ -163,8 +163,10 @@ export class GossipNode {
   readonly address: string;
   readonly options: GossipOptions;
   readonly counters: Record<CoreCounterName, number>;
-
-  #random: Random;
+  // The fields most events read come first, so that they share as few cache lines as can be.
+  #now = 0;
+  #phase: 'idle' | 'running' | 'left' = 'idle';
+  #outputs: Output[] = [];
   #table: MemberTable;
   #selfSlot: number;
   /**
@@ -172,44 +174,86 @@ export class GossipNode {
    * looked up for every member a peer mentions, and indexing by slot costs no hashing.
    */
   #states: (OwnerState | undefined)[] = [];
-  /** Owners whose state holds tombstones: the only ones the once-a-round collection looks at. */
-  #tombstoned = new Set<number>();
+  /** One map reused for every exchange (each is handled within one synchronous step). */
+  readonly #knowledge = new PeerKnowledge();
+  #nextRoundAtMs = Number.POSITIVE_INFINITY;
+  #nextCheckAtMs = Number.POSITIVE_INFINITY;
   /**
-   * Whether `#tombstoned` (and below, `#reaped`) may hold anything. Both are nearly always empty, and asking
-   * a Map or Set its size reads two objects of its own: for `#reaped`, on every entry a peer sends. In a
-   * simulated cluster of 1,000 nodes each such read is a likely cache miss.
+   * A member whose deadline falls before this (the end of the horizon after the current one) joins the
+   * watch set, and leaves it only once its deadline moves past it: a watched member's deadline, a round or
+   * two ahead, then never leaves the set, and never lowers `#outsideMinMs` below the next horizon.
    */
-  #tombstonedAny = false;
-  #news = new Map<number, NewsItem>();
+  #keepUntilMs = Number.NEGATIVE_INFINITY;
+  /**
+   * No member outside the watch set has a deadline before this (a lower bound, lowered as deadlines are set
+   * and raised by each full pass): while it lies beyond the next horizon, the pass would add nobody and is
+   * skipped. At rest only a few members (the watched ones, with deadlines a round or two ahead) are in the
+   * set, and every other deadline lies minutes ahead, so the pass runs rarely.
+   */
+  #outsideMinMs = Number.NEGATIVE_INFINITY;
+  /** Bumped whenever a member is added, removed or changes status: cached ring neighbours go stale then. */
+  #membershipEpoch = 0;
+  /** Whether `#reaped` may hold anything (see #tombstonedAny): read for every entry a peer sends. */
+  #reapedAny = false;
   /** Whether `#news` holds anything, kept exact (the fanout depends on it): read for every digest composed. */
   #newsAny = false;
-  #verdicts = new Map<number, VerdictNote>();
-  #probedAtMs = new Map<number, number>();
+  /**
+   * Whether `#tombstoned` may hold anything. It is nearly always empty (so are the maps behind the other
+   * flags here), and asking a Map or Set its size reads two objects of its own: in a simulated cluster of
+   * 1,000 nodes each such read is a likely cache miss.
+   */
+  #tombstonedAny = false;
   /** Whether `#probedAtMs` may hold anything (read for every heartbeat of a watched member; see #tombstonedAny). */
   #probedAny = false;
+  #urgentPending = false;
+  /** Set when this node wrote a key or learned newer state during the step: push it eagerly after. */
+  #eagerPending = false;
+  /**
+   * `#watched[0]` (or -1), and whether there are more: with the default of one watcher, #watches compares
+   * one number and reads no array (in a simulated cluster, two objects and two likely cache misses).
+   */
+  #watchedFirst = -1;
+  #watchedMore = false;
+  /**
+   * One relayed arrival in this many becomes a sample (about RELAYED_SAMPLES_PER_ROUND a round): a pooled
+   * estimate needs no more, and an arrival that is not sampled is two writes, with no read of the member's
+   * last arrival (in a simulated cluster of 1,000 nodes, a cache miss per arrival). Set once a round.
+   */
+  #relayedStride = 1;
+  #relayedArrivals = 0;
+  #relayedUnsampled = 0;
+  /** Silence after which phi over the relayed statistics reaches downPhi; follows every relayed sample. */
+  #relayedDownSilenceMs = 0;
+  /**
+   * Identity hashes of ranges of our member list that this node hashed or paged lately: range start, range
+   * end, hashA, hashB, count and the membership epoch they were taken at (RANGE_HASH_FIELDS each), in
+   * RANGE_HASHES places picked by the top bits of the start. While the epoch is unchanged nothing that
+   * enters a hash has changed, so a page of a range seen before (at rest, every node pages the same ranges in
+   * turn, and a reply covers the range of our own syn) needs no pass over the members' hash columns.
+   */
+  readonly #rangeHashes = new Float64Array(RANGE_HASHES * RANGE_HASH_FIELDS).fill(-1);
+  readonly #payloadBudget: number;
+  #pageCursor = 0;
+  #liveCount = 0;
+
+  #random: Random;
+  /** Owners whose state holds tombstones: the only ones the once-a-round collection looks at. */
+  #tombstoned = new Set<number>();
+  #news = new Map<number, NewsItem>();
+  #verdicts = new Map<number, VerdictNote>();
+  #probedAtMs = new Map<number, number>();
   #probesInFlight = new Map<string, { slot: number; name: string; generation: number }>();
   /** Reaped identities: (generation, last heartbeat known) per name, so stale gossip cannot bring them back. */
   #reaped = new Map<string, { generation: number; heartbeat: number; reapedAtMs: number }>();
-  #reapedAny = false;
   #catchUpAtMs = new Map<string, number>();
   #seeds: string[];
 
-  #now = 0;
-  #phase: 'idle' | 'running' | 'left' = 'idle';
-  #outputs: Output[] = [];
-  #nextRoundAtMs = Number.POSITIVE_INFINITY;
-  #nextCheckAtMs = Number.POSITIVE_INFINITY;
   #lastJoinAtMs = Number.NEGATIVE_INFINITY;
-  #pageCursor = 0;
   #eventTypes: ReadonlySet<ClusterEventType> = new Set(CLUSTER_EVENT_TYPES);
-  #urgentPending = false;
   #urgentBucket: TokenBucket;
-  /** Set when this node wrote a key or learned newer state during the step: push it eagerly after. */
-  #eagerPending = false;
   #eagerBucket: TokenBucket;
   #probeBudget = 0;
   #stallCompensatedUntilMs = Number.NEGATIVE_INFINITY;
-  #liveCount = 0;
   #downCount = 0;
   #meanMs = 0;
   #stdMs = 0;
@@ -226,55 +270,14 @@ export class GossipNode {
   #relayedSamples = 0;
   /** Weight of one relayed sample: a window of detectorWindowSamples intervals per member (once a round). */
   #relayedAlpha: number;
-  /**
-   * One relayed arrival in this many becomes a sample (about RELAYED_SAMPLES_PER_ROUND a round): a pooled
-   * estimate needs no more, and an arrival that is not sampled is two writes, with no read of the member's
-   * last arrival (in a simulated cluster of 1,000 nodes, a cache miss per arrival). Set once a round.
-   */
-  #relayedStride = 1;
-  #relayedArrivals = 0;
-  #relayedUnsampled = 0;
-  /** Silence after which phi over the relayed statistics reaches downPhi; follows every relayed sample. */
-  #relayedDownSilenceMs = 0;
   /** Members whose deadline falls before `#horizonMs`: the only ones the periodic checks look at. */
   #watch = new Set<number>();
   #horizonMs = Number.NEGATIVE_INFINITY;
-  /**
-   * No member outside the watch set has a deadline before this (a lower bound, lowered as deadlines are set
-   * and raised by each full pass): while it lies beyond the next horizon, the pass would add nobody and is
-   * skipped. At rest only a few members (the watched ones, with deadlines a round or two ahead) are in the
-   * set, and every other deadline lies minutes ahead, so the pass runs rarely.
-   */
-  #outsideMinMs = Number.NEGATIVE_INFINITY;
-  /**
-   * A member whose deadline falls before this (the end of the horizon after the current one) joins the
-   * watch set, and leaves it only once its deadline moves past it: a watched member's deadline, a round or
-   * two ahead, then never leaves the set, and never lowers `#outsideMinMs` below the next horizon.
-   */
-  #keepUntilMs = Number.NEGATIVE_INFINITY;
   /** The live members just before this node in key order: the ones it watches (and alone may probe). */
   #watched: number[] = [];
-  /**
-   * `#watched[0]` (or -1), and whether there are more: with the default of one watcher, #watches compares
-   * one number and reads no array (in a simulated cluster, two objects and two likely cache misses).
-   */
-  #watchedFirst = -1;
-  #watchedMore = false;
   /** The live members just after it: they watch it, so it sends them a heartbeat every round. */
   #watchers: number[] = [];
-  /** Bumped whenever a member is added, removed or changes status: cached ring neighbours go stale then. */
-  #membershipEpoch = 0;
-  /**
-   * Identity hashes of ranges of our member list that this node hashed or paged lately: range start, range
-   * end, hashA, hashB, count and the membership epoch they were taken at (RANGE_HASH_FIELDS each), in
-   * RANGE_HASHES places picked by the top bits of the start. While the epoch is unchanged nothing that
-   * enters a hash has changed, so a page of a range seen before (at rest, every node pages the same ranges in
-   * turn, and a reply covers the range of our own syn) needs no pass over the members' hash columns.
-   */
-  readonly #rangeHashes = new Float64Array(RANGE_HASHES * RANGE_HASH_FIELDS).fill(-1);
   #neighboursEpoch = -1;
-
-  readonly #payloadBudget: number;
 
   constructor(init: GossipNodeInit) {
     const { identity, options } = init;
@@ -1539,9 +1542,6 @@ export class GossipNode {
   #recordArrivals(slots: Int32Array, count: number): void {
     for (let i = 0; i < count; i++) this.#recordArrival(slots[i]!);
   }
-
-  /** One map reused for every exchange (each is handled within one synchronous step). */
-  readonly #knowledge = new PeerKnowledge();
 
   #scratchKnowledge(): PeerKnowledge {
     this.#knowledge.clear();
