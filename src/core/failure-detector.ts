@@ -38,18 +38,47 @@ export function silenceAtThreshold(
   return pauseMs + Math.max(0, meanMs - stdMs) + threshold * stdMs * Math.LN10;
 }
 
-/** Exponentially weighted update of mean and variance with one new inter-arrival sample. */
+/** Mean and variance of heartbeat inter-arrival times, as foldInterval updates them. */
+export interface IntervalStatistics {
+  meanMs: number;
+  varianceMs2: number;
+}
+
+/**
+ * Folds one inter-arrival sample into `statistics`, in place: exponentially weighted with weight `alpha`
+ * (2 / (window + 1)), but early samples weigh more, as in a running mean in which the prior counts as two
+ * samples; `count` is the samples folded in so far. With none, the prior (mean `priorMs`, deviation half of
+ * it) stands in for the statistics, whatever they hold.
+ */
+export function foldInterval(
+  statistics: IntervalStatistics,
+  count: number,
+  sampleMs: number,
+  alpha: number,
+  priorMs: number,
+): void {
+  let mean = statistics.meanMs;
+  let variance = statistics.varianceMs2;
+  if (count === 0) {
+    mean = priorMs;
+    variance = (priorMs / 2) ** 2;
+  }
+  const weight = Math.max(alpha, 1 / (count + 3));
+  const delta = sampleMs - mean;
+  statistics.meanMs = mean + weight * delta;
+  statistics.varianceMs2 = (1 - weight) * (variance + weight * delta * delta);
+}
+
+/** Exponentially weighted update of mean and variance with one new sample, long after the first ones. */
 export function updateStatistics(
   meanMs: number,
   varianceMs2: number,
   sampleMs: number,
   windowSamples: number,
 ): { meanMs: number; varianceMs2: number } {
-  const alpha = 2 / (windowSamples + 1);
-  const delta = sampleMs - meanMs;
-  const nextMean = meanMs + alpha * delta;
-  const nextVariance = (1 - alpha) * (varianceMs2 + alpha * delta * delta);
-  return { meanMs: nextMean, varianceMs2: nextVariance };
+  const statistics = { meanMs, varianceMs2 };
+  foldInterval(statistics, Number.POSITIVE_INFINITY, sampleMs, 2 / (windowSamples + 1), meanMs);
+  return statistics;
 }
 
 export function effectiveStd(varianceMs2: number, minStdDeviationMs: number): number {

@@ -39,7 +39,13 @@ import {
   planLiveness,
 } from './deltas.js';
 import { CLUSTER_EVENT_TYPES, type ClusterEvent, type ClusterEventType, type MemberView } from './events.js';
-import { effectiveStd, phi, silenceAtThreshold } from './failure-detector.js';
+import {
+  effectiveStd,
+  foldInterval,
+  type IntervalStatistics,
+  phi,
+  silenceAtThreshold,
+} from './failure-detector.js';
 import { hashText } from './hash.js';
 import { CommandError, type Input, type Output, type ProbeOutcome } from './io.js';
 import { PeerKnowledge } from './knowledge.js';
@@ -265,8 +271,7 @@ export class GossipNode {
    * happens to carry a newer one, so its intervals come from the gossip's rotation, the same for every
    * member; pooled, they are sampled about forty times a round instead of once every twenty rounds per member.
    */
-  #relayedMeanMs = 0;
-  #relayedVarianceMs2 = 0;
+  readonly #relayed: IntervalStatistics = { meanMs: 0, varianceMs2: 0 };
   #relayedSamples = 0;
   /** Weight of one relayed sample: a window of detectorWindowSamples intervals per member (once a round). */
   #relayedAlpha: number;
@@ -742,8 +747,8 @@ export class GossipNode {
       this.#stdMs = Math.max(prior / 2, this.options.minStdDeviationMs);
       return;
     }
-    this.#meanMs = this.#relayedMeanMs;
-    this.#stdMs = effectiveStd(this.#relayedVarianceMs2, this.options.minStdDeviationMs);
+    this.#meanMs = this.#relayed.meanMs;
+    this.#stdMs = effectiveStd(this.#relayed.varianceMs2, this.options.minStdDeviationMs);
   }
 
   /** Whether this node watches `slot` (it is among its live predecessors): `watchers` is 1 to 4, so a scan. */
@@ -760,18 +765,17 @@ export class GossipNode {
   #foldSample(slot: number, sampleMs: number): void {
     const table = this.#table;
     const count = table.sampleCounts[slot]!;
-    let mean = table.meanIntervalMs[slot]!;
-    let variance = table.varianceIntervalMs2[slot]!;
-    if (count === 0) {
-      mean = this.options.gossipIntervalMs;
-      variance = (mean / 2) ** 2;
-    }
-    const alpha = Math.max(this.#alpha, 1 / (count + 3));
-    const delta = sampleMs - mean;
-    table.meanIntervalMs[slot] = mean + alpha * delta;
-    table.varianceIntervalMs2[slot] = (1 - alpha) * (variance + alpha * delta * delta);
+    const statistics = this.#foldScratch;
+    statistics.meanMs = table.meanIntervalMs[slot]!;
+    statistics.varianceMs2 = table.varianceIntervalMs2[slot]!;
+    // The prior of a watched member: one round, as it hears the member directly.
+    foldInterval(statistics, count, sampleMs, this.#alpha, this.options.gossipIntervalMs);
+    table.meanIntervalMs[slot] = statistics.meanMs;
+    table.varianceIntervalMs2[slot] = statistics.varianceMs2;
     if (count < 255) table.sampleCounts[slot] = count + 1;
   }
+
+  readonly #foldScratch: IntervalStatistics = { meanMs: 0, varianceMs2: 0 };
 
   /**
    * Expected heartbeat inter-arrival time before any sample: one round while every member fits in one page;
@@ -794,18 +798,8 @@ export class GossipNode {
 
   /** Folds one interval between relayed arrivals into the pooled statistics (as #foldSample does per member). */
   #foldRelayedSample(sampleMs: number): void {
-    const count = this.#relayedSamples;
-    let mean = this.#relayedMeanMs;
-    let variance = this.#relayedVarianceMs2;
-    if (count === 0) {
-      mean = this.#priorMeanMs;
-      variance = (mean / 2) ** 2;
-    }
-    const alpha = Math.max(this.#relayedAlpha, 1 / (count + 3));
-    const delta = sampleMs - mean;
-    this.#relayedMeanMs = mean + alpha * delta;
-    this.#relayedVarianceMs2 = (1 - alpha) * (variance + alpha * delta * delta);
-    this.#relayedSamples = count + 1;
+    foldInterval(this.#relayed, this.#relayedSamples, sampleMs, this.#relayedAlpha, this.#priorMeanMs);
+    this.#relayedSamples++;
     this.#updateRelayedSilence();
   }
 

@@ -69,8 +69,9 @@ export class Runner implements TransportHandlers {
   #stallCoveredUntilMs = Number.NEGATIVE_INFINITY;
   #stopped = false;
   readonly #wake = () => this.wake();
-  // Counters are fields of the runner itself (`stats` copies them out): every message sent and received
-  // counts, and each further object a count reads is another cache miss in a simulated cluster.
+  // Counters are fields of the runner and of two small objects made with it (`stats` copies them out):
+  // every message sent and received counts, and in a simulated cluster each object a count reads is
+  // usually a cache miss.
   #datagramsSent = 0;
   #datagramBytesSent = 0;
   #datagramsReceived = 0;
@@ -81,27 +82,9 @@ export class Runner implements TransportHandlers {
   #streamBytesReceived = 0;
   #largestDatagramBytes = 0;
   #stallsDetected = 0;
-  // By message type: messages and bytes, sent and received.
-  #synSent = 0;
-  #synBytesSent = 0;
-  #synAckSent = 0;
-  #synAckBytesSent = 0;
-  #ackSent = 0;
-  #ackBytesSent = 0;
-  #syncSent = 0;
-  #syncBytesSent = 0;
-  #heartbeatSent = 0;
-  #heartbeatBytesSent = 0;
-  #synReceived = 0;
-  #synBytesReceived = 0;
-  #synAckReceived = 0;
-  #synAckBytesReceived = 0;
-  #ackReceived = 0;
-  #ackBytesReceived = 0;
-  #syncReceived = 0;
-  #syncBytesReceived = 0;
-  #heartbeatReceived = 0;
-  #heartbeatBytesReceived = 0;
+  // By message type, in one small object per direction made with the runner.
+  readonly #sent = new MessageCounts();
+  readonly #received = new MessageCounts();
   readonly #drops: Record<string, number> = {};
 
   constructor(init: RunnerInit) {
@@ -128,88 +111,12 @@ export class Runner implements TransportHandlers {
       streamBytesReceived: this.#streamBytesReceived,
       largestDatagramBytes: this.#largestDatagramBytes,
       stallsDetected: this.#stallsDetected,
-      messagesSentByType: {
-        syn: this.#synSent,
-        'syn-ack': this.#synAckSent,
-        ack: this.#ackSent,
-        sync: this.#syncSent,
-        heartbeat: this.#heartbeatSent,
-      },
-      bytesSentByType: {
-        syn: this.#synBytesSent,
-        'syn-ack': this.#synAckBytesSent,
-        ack: this.#ackBytesSent,
-        sync: this.#syncBytesSent,
-        heartbeat: this.#heartbeatBytesSent,
-      },
-      messagesReceivedByType: {
-        syn: this.#synReceived,
-        'syn-ack': this.#synAckReceived,
-        ack: this.#ackReceived,
-        sync: this.#syncReceived,
-        heartbeat: this.#heartbeatReceived,
-      },
-      bytesReceivedByType: {
-        syn: this.#synBytesReceived,
-        'syn-ack': this.#synAckBytesReceived,
-        ack: this.#ackBytesReceived,
-        sync: this.#syncBytesReceived,
-        heartbeat: this.#heartbeatBytesReceived,
-      },
+      messagesSentByType: this.#sent.messages(),
+      bytesSentByType: this.#sent.bytes(),
+      messagesReceivedByType: this.#received.messages(),
+      bytesReceivedByType: this.#received.bytes(),
       drops: { ...this.#drops },
     };
-  }
-
-  // One field per type and direction, each named in the code: indexing by a variable among five names makes
-  // V8's property cache give up (megamorphic), and this runs for every message sent and received.
-  #countSent(type: Message['type'], bytes: number): void {
-    switch (type) {
-      case 'syn':
-        this.#synSent++;
-        this.#synBytesSent += bytes;
-        return;
-      case 'syn-ack':
-        this.#synAckSent++;
-        this.#synAckBytesSent += bytes;
-        return;
-      case 'ack':
-        this.#ackSent++;
-        this.#ackBytesSent += bytes;
-        return;
-      case 'sync':
-        this.#syncSent++;
-        this.#syncBytesSent += bytes;
-        return;
-      case 'heartbeat':
-        this.#heartbeatSent++;
-        this.#heartbeatBytesSent += bytes;
-        return;
-    }
-  }
-
-  #countReceived(type: Message['type'], bytes: number): void {
-    switch (type) {
-      case 'syn':
-        this.#synReceived++;
-        this.#synBytesReceived += bytes;
-        return;
-      case 'syn-ack':
-        this.#synAckReceived++;
-        this.#synAckBytesReceived += bytes;
-        return;
-      case 'ack':
-        this.#ackReceived++;
-        this.#ackBytesReceived += bytes;
-        return;
-      case 'sync':
-        this.#syncReceived++;
-        this.#syncBytesReceived += bytes;
-        return;
-      case 'heartbeat':
-        this.#heartbeatReceived++;
-        this.#heartbeatBytesReceived += bytes;
-        return;
-    }
   }
 
   onDatagram(bytes: Uint8Array, from: string): void {
@@ -277,7 +184,7 @@ export class Runner implements TransportHandlers {
       this.#drops['sync-over-datagram'] = (this.#drops['sync-over-datagram'] ?? 0) + 1;
       return;
     }
-    this.#countReceived(opened.message.type, bytes.length);
+    this.#received.add(opened.message.type, bytes.length);
     this.#step({ kind: channel, now: this.now, from, message: opened.message });
   }
 
@@ -322,7 +229,7 @@ export class Runner implements TransportHandlers {
       case 'send': {
         const bytes = this.#codec.seal(output.message);
         const type = output.message.type;
-        this.#countSent(type, bytes.length);
+        this.#sent.add(type, bytes.length);
         this.#onSend?.(output.to, output.channel, bytes, output.message);
         if (output.channel === 'datagram') {
           // Not assert(): its message would be formatted for every datagram.
@@ -349,5 +256,68 @@ export class Runner implements TransportHandlers {
     if (next === this.#scheduledAtMs) return;
     this.#scheduledAtMs = next;
     this.#scheduler.wakeAt(next, this.#wake);
+  }
+}
+
+/** Messages and bytes by message type, for one direction. */
+class MessageCounts {
+  syn = 0;
+  synBytes = 0;
+  synAck = 0;
+  synAckBytes = 0;
+  ack = 0;
+  ackBytes = 0;
+  sync = 0;
+  syncBytes = 0;
+  heartbeat = 0;
+  heartbeatBytes = 0;
+
+  /**
+   * Counts one message. Each type's fields are named in the code: indexing by a variable among five names
+   * makes V8's property cache give up (megamorphic), and this runs for every message sent and received.
+   */
+  add(type: Message['type'], bytes: number): void {
+    switch (type) {
+      case 'syn':
+        this.syn++;
+        this.synBytes += bytes;
+        return;
+      case 'syn-ack':
+        this.synAck++;
+        this.synAckBytes += bytes;
+        return;
+      case 'ack':
+        this.ack++;
+        this.ackBytes += bytes;
+        return;
+      case 'sync':
+        this.sync++;
+        this.syncBytes += bytes;
+        return;
+      case 'heartbeat':
+        this.heartbeat++;
+        this.heartbeatBytes += bytes;
+        return;
+    }
+  }
+
+  messages(): Record<Message['type'], number> {
+    return {
+      syn: this.syn,
+      'syn-ack': this.synAck,
+      ack: this.ack,
+      sync: this.sync,
+      heartbeat: this.heartbeat,
+    };
+  }
+
+  bytes(): Record<Message['type'], number> {
+    return {
+      syn: this.synBytes,
+      'syn-ack': this.synAckBytes,
+      ack: this.ackBytes,
+      sync: this.syncBytes,
+      heartbeat: this.heartbeatBytes,
+    };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The runner's counters by message type agree with what the core says it sent and received, type by type,
- * and the bytes by type add up to the bytes sent: the runner keeps a field per type and direction, and a
+ * and the bytes by type add up to the bytes sent: the runner counts each type in a field of its own, and a
  * mixed-up case would move counts between types without changing the totals.
  */
 import assert from 'node:assert/strict';
