@@ -98,6 +98,22 @@ interface NewsItem {
   urgent: boolean;
 }
 
+/** News entries chosen for one digest, their slots and encoded size. */
+interface NewsSelection {
+  readonly entries: readonly MemberEntry[];
+  readonly slots: readonly number[];
+  readonly bytes: number;
+}
+
+/** What #selectNews gives when there is none, as there mostly is not at rest: one shared, empty selection. */
+const NO_NEWS: NewsSelection = { entries: [], slots: [], bytes: 0 };
+
+/**
+ * The outputs of a step that has none: one shared empty array, read-only by type. (Not frozen: for-of over a
+ * frozen array leaves V8's fast path and allocates a result object per step.)
+ */
+const NO_OUTPUTS: readonly Output[] = [];
+
 const NEWS_CAPACITY = 1024;
 /** About what one entry of an explicit page takes (name, address, heartbeat, status, now and then a verdict). */
 const EXPLICIT_ENTRY_BYTES_TYPICAL = 40;
@@ -172,7 +188,7 @@ export class GossipNode {
   // The fields most events read come first, so that they share as few cache lines as can be.
   #now = 0;
   #phase: 'idle' | 'running' | 'left' = 'idle';
-  #outputs: Output[] = [];
+  #outputs: Output[] | null = null;
   #table: MemberTable;
   #selfSlot: number;
   /**
@@ -240,6 +256,12 @@ export class GossipNode {
   readonly #rangeHashes = new Float64Array(RANGE_HASHES * RANGE_HASH_FIELDS).fill(-1);
   readonly #payloadBudget: number;
   #pageCursor = 0;
+  /**
+   * What #rangeHash and #knownRangeHash return when the hash is remembered: one object, overwritten by the
+   * next call, as every caller is done with it before then (a page build or a comparison).
+   */
+  readonly #knownScratch = { rangeEnd: 0, hashA: 0, hashB: 0, count: 0 };
+  #lastOwnEntry: MemberEntry | null = null;
   #liveCount = 0;
 
   #random: Random;
@@ -323,12 +345,12 @@ export class GossipNode {
   // The one entry point
 
   /** Feeds one input and returns what the node wants done. Throws CommandError only for invalid commands. */
-  step(input: Input): Output[] {
+  step(input: Input): readonly Output[] {
     // Not assert(): its message would be formatted on every step, and steps run millions of times a minute.
     if (!(input.now >= this.#now))
       throw new AssertionError(`time went backwards: ${input.now} < ${this.#now}`);
     this.#now = input.now;
-    this.#outputs = [];
+    this.#outputs = null;
     switch (input.kind) {
       case 'start':
         this.#start();
@@ -363,7 +385,7 @@ export class GossipNode {
     if (this.#urgentPending) this.#pushUrgent();
     else if (this.#eagerPending) this.#pushEager();
     this.#eagerPending = false;
-    return this.#outputs;
+    return this.#outputs ?? NO_OUTPUTS;
   }
 
   /** Earliest time the node wants a `tick`; Infinity when it has nothing scheduled. */
@@ -487,7 +509,7 @@ export class GossipNode {
     this.#lastJoinAtMs = this.#now;
     const message: SyncMessage = {
       type: 'sync',
-      sender: this.#memberEntry(this.#selfSlot),
+      sender: this.#ownEntry(),
       replyWanted: true,
       members: [],
       deltas: [this.#fullDelta(this.#selfSlot)],
@@ -541,7 +563,7 @@ export class GossipNode {
 
   #heartbeatWatchers(): void {
     if (this.#watchers.length === 0) return;
-    const message: Message = { type: 'heartbeat', sender: this.#memberEntry(this.#selfSlot) };
+    const message: Message = { type: 'heartbeat', sender: this.#ownEntry() };
     for (const slot of this.#watchers) {
       this.counters.heartbeatsSent++;
       this.#send(this.#table.address(slot), 'datagram', message);
@@ -609,9 +631,12 @@ export class GossipNode {
   #gossip(): void {
     const table = this.#table;
     const fanout = this.#newsAny ? this.options.fanout : this.options.idleFanout;
-    const targets = this.#sampleLive(fanout);
-    const addresses = targets.map((slot) => table.address(slot));
-    for (const address of addresses) this.#sendSyn(address);
+    let gossipedToSeed = false;
+    for (const slot of this.#sampleLive(fanout)) {
+      const address = table.address(slot);
+      gossipedToSeed ||= this.#seeds.includes(address);
+      this.#sendSyn(address);
+    }
     // Cassandra's rules (CASSANDRA-150): now and then also gossip to a down member, so that a healed
     // partition is noticed, and to a seed, so that no group of nodes stays an island.
     const live = this.#liveCount;
@@ -625,7 +650,6 @@ export class GossipNode {
       if (this.#now - this.#lastJoinAtMs >= this.options.joinRetryIntervalMs) this.#joinVia(this.#seeds);
       return;
     }
-    const gossipedToSeed = addresses.some((address) => this.#seeds.includes(address));
     if (
       (!gossipedToSeed || live < this.#seeds.length) &&
       this.#random.next() < this.#seeds.length / (live + down)
@@ -1038,7 +1062,7 @@ export class GossipNode {
         generation: table.generations[slot]!,
       });
       this.counters.probesSent++;
-      this.#outputs.push({ kind: 'probe', to: address });
+      this.#output({ kind: 'probe', to: address });
       this.#sendSyn(address);
       this.#updateDeadline(slot);
     }
@@ -1154,7 +1178,7 @@ export class GossipNode {
   }
 
   #emit(event: ClusterEvent): void {
-    if (this.#eventTypes.has(event.type)) this.#outputs.push({ kind: 'event', event });
+    if (this.#eventTypes.has(event.type)) this.#output({ kind: 'event', event });
   }
 
   /** Whether anyone listens to events of this type (building them is the costly part of a bulk sync). */
@@ -1183,6 +1207,29 @@ export class GossipNode {
       verdict: this.#verdicts.get(slot) ?? null,
       isSelf: slot === this.#selfSlot,
     };
+  }
+
+  /**
+   * This node's own entry, as #memberEntry builds it: every message carries one and it changes about once a
+   * round (the heartbeat), so the last one built is reused while it is still exact.
+   */
+  #ownEntry(): MemberEntry {
+    const slot = this.#selfSlot;
+    const table = this.#table;
+    const last = this.#lastOwnEntry;
+    if (
+      last !== null &&
+      last.heartbeat === table.heartbeats[slot] &&
+      last.status === statusName(table.statuses[slot]!) &&
+      last.maxVersion === table.maxVersions[slot] &&
+      last.generation === table.generations[slot] &&
+      last.verdict === (this.#verdicts.get(slot) ?? null)
+    ) {
+      return last;
+    }
+    const entry = this.#memberEntry(slot);
+    this.#lastOwnEntry = entry;
+    return entry;
   }
 
   #memberEntry(slot: number): MemberEntry {
@@ -1606,7 +1653,7 @@ export class GossipNode {
     }
     this.#send(table.address(peerSlot), 'stream', {
       type: 'sync',
-      sender: this.#memberEntry(this.#selfSlot),
+      sender: this.#ownEntry(),
       replyWanted: false,
       members,
       deltas,
@@ -1750,7 +1797,7 @@ export class GossipNode {
   #sendSyn(address: string): void {
     // One byte of message code, then the digest: sender, news (up to half), and a page in what is left.
     const budget = this.#payloadBudget - 1;
-    const sender = this.#memberEntry(this.#selfSlot);
+    const sender = this.#ownEntry();
     const news = this.#selectNews(Math.floor(budget / 2) - memberEntryLength(sender));
     const page = this.#nextPage(budget - digestBaseLength(sender, news.entries.length) - news.bytes);
     const message: Message = { type: 'syn', digest: { sender, news: news.entries, page } };
@@ -1779,7 +1826,11 @@ export class GossipNode {
     const cache = this.#rangeHashes;
     const at = (rangeStart >>> 26) * RANGE_HASH_FIELDS;
     if (cache[at] === rangeStart && cache[at + 1] === rangeEnd && cache[at + 5] === this.#membershipEpoch) {
-      return { hashA: cache[at + 2]!, hashB: cache[at + 3]!, count: cache[at + 4]! };
+      const known = this.#knownScratch;
+      known.hashA = cache[at + 2]!;
+      known.hashB = cache[at + 3]!;
+      known.count = cache[at + 4]!;
+      return known;
     }
     const hash = rangeHash(this.#table, rangeStart, rangeEnd);
     this.#rememberRangeHash(rangeStart, rangeEnd, hash.hashA, hash.hashB, hash.count);
@@ -1791,7 +1842,12 @@ export class GossipNode {
     const cache = this.#rangeHashes;
     const at = (rangeStart >>> 26) * RANGE_HASH_FIELDS;
     if (cache[at] !== rangeStart || cache[at + 5] !== this.#membershipEpoch) return null;
-    return { rangeEnd: cache[at + 1]!, hashA: cache[at + 2]!, hashB: cache[at + 3]!, count: cache[at + 4]! };
+    const known = this.#knownScratch;
+    known.rangeEnd = cache[at + 1]!;
+    known.hashA = cache[at + 2]!;
+    known.hashB = cache[at + 3]!;
+    known.count = cache[at + 4]!;
+    return known;
   }
 
   #rememberRangeHash(
@@ -1819,12 +1875,16 @@ export class GossipNode {
   ): { digest: Digest; deltas: OwnerDelta[]; leftovers: DeltaCandidate[] } {
     // Message code and the deltas' count prefix (at most 3 bytes) come off the top; a missing page costs 1.
     const budget = this.#payloadBudget - 1 - 3;
-    const sender = this.#memberEntry(this.#selfSlot);
+    const sender = this.#ownEntry();
     const news = this.#selectNews(Math.floor(budget / 3) - memberEntryLength(sender));
     let remaining = budget - digestBaseLength(sender, news.entries.length) - news.bytes - 1;
     let wanted = 0;
     for (const candidate of candidates) wanted += candidate.bytes;
-    const packed = packDeltas(this.#deltaSource, candidates, Math.min(wanted, Math.floor(remaining / 2)));
+    // At rest a peer lacks nothing: skip the packing and its arrays.
+    const packed =
+      candidates.length === 0
+        ? { deltas: [], bytes: 0, leftovers: candidates }
+        : packDeltas(this.#deltaSource, candidates, Math.min(wanted, Math.floor(remaining / 2)));
     remaining -= packed.bytes;
     let page: Page | null = null;
     if (reply !== null) {
@@ -1895,11 +1955,11 @@ export class GossipNode {
   }
 
   /** Up to `budget` bytes of news entries, the most urgent and least transmitted first. */
-  #selectNews(budget: number): { entries: MemberEntry[]; slots: number[]; bytes: number } {
+  #selectNews(budget: number): NewsSelection {
+    if (!this.#newsAny || budget <= 0) return NO_NEWS;
     const entries: MemberEntry[] = [];
     const slots: number[] = [];
     let bytes = 0;
-    if (!this.#newsAny || budget <= 0) return { entries, slots, bytes };
     const items = [...this.#news].sort(
       ([, a], [, b]) => Number(b.urgent) - Number(a.urgent) || b.transmitsLeft - a.transmitsLeft,
     );
@@ -1938,7 +1998,7 @@ export class GossipNode {
     );
     this.#send(address, 'stream', {
       type: 'sync',
-      sender: this.#memberEntry(this.#selfSlot),
+      sender: this.#ownEntry(),
       replyWanted: false,
       members: [],
       deltas,
@@ -1947,7 +2007,13 @@ export class GossipNode {
 
   #send(to: string, channel: 'datagram' | 'stream', message: Message): void {
     if (channel === 'stream') this.counters.syncSent++;
-    this.#outputs.push({ kind: 'send', to, channel, message });
+    this.#output({ kind: 'send', to, channel, message });
+  }
+
+  /** Adds to this step's outputs; the array is made by the first (most steps at rest have none). */
+  #output(output: Output): void {
+    if (this.#outputs === null) this.#outputs = [output];
+    else this.#outputs.push(output);
   }
 
   /** Largest payload (message code and body) a datagram may carry; the runner checks every one against it. */

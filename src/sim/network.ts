@@ -138,27 +138,11 @@ export class SimNetwork {
   #delay(): number {
     const model = this.model;
     let delay = model.latencyMs;
-    if (model.jitterMs > 0) delay += this.#jitter(model.jitterMs, model.jitterDistribution);
+    if (model.jitterMs > 0) delay += jitterOf(this.#random.next(), model.jitterMs, model.jitterDistribution);
     if (model.reorderRate > 0 && this.#random.next() < model.reorderRate) {
       delay += this.#random.next() * model.reorderDelayMs;
     }
     return delay;
-  }
-
-  #jitter(meanMs: number, distribution: LinkModel['jitterDistribution']): number {
-    const u = this.#random.next();
-    switch (distribution) {
-      case 'exponential':
-        return -Math.log(1 - u) * meanMs;
-      case 'uniform':
-        return 2 * u * meanMs;
-      case 'pareto': {
-        // Pareto with shape 1.5 and scale meanMs / 3 has mean meanMs; capped at 1000 means.
-        const shape = 1.5;
-        const scale = (meanMs * (shape - 1)) / shape;
-        return Math.min(scale / (1 - u) ** (1 / shape), 1000 * meanMs);
-      }
-    }
   }
 
   #lost(from: string, to: string): boolean {
@@ -263,5 +247,21 @@ class DatagramArrival {
 
   fire(): void {
     this.#network.arrive(this.#from, this.#to, this.#bytes);
+  }
+}
+
+/** A jitter of mean `meanMs` drawn from `distribution`, given a uniform draw `u` in [0, 1). */
+function jitterOf(u: number, meanMs: number, distribution: LinkModel['jitterDistribution']): number {
+  switch (distribution) {
+    case 'exponential':
+      return -Math.log(1 - u) * meanMs;
+    case 'uniform':
+      return 2 * u * meanMs;
+    case 'pareto': {
+      // Pareto with shape 1.5 and scale meanMs / 3 has mean meanMs; capped at 1000 means.
+      const shape = 1.5;
+      const scale = (meanMs * (shape - 1)) / shape;
+      return Math.min(scale / (1 - u) ** (1 / shape), 1000 * meanMs);
+    }
   }
 }

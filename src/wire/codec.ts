@@ -418,14 +418,24 @@ function readPage(reader: Reader, limits: DecodeLimits): Page | null {
 function readDigest(reader: Reader, limits: DecodeLimits): Digest {
   const sender = readMemberEntry(reader, limits);
   const newsCount = reader.count(limits.listCountMax, MEMBER_ENTRY_BYTES_MIN);
+  if (newsCount === 0) return { sender, news: NO_ENTRIES, page: readPage(reader, limits) };
   const news: MemberEntry[] = new Array(newsCount);
   for (let i = 0; i < newsCount; i++) news[i] = readMemberEntry(reader, limits);
   const page = readPage(reader, limits);
   return { sender, news, page };
 }
 
-function readDeltas(reader: Reader, limits: DecodeLimits): OwnerDelta[] {
+/**
+ * Decoded lists are read-only, so every empty one can be the same array: at rest most digests carry no news
+ * and most replies no deltas, and this saves an allocation per message. (Not frozen: for-of over a frozen
+ * array leaves V8's fast path.)
+ */
+const NO_ENTRIES: readonly MemberEntry[] = [];
+const NO_DELTAS: readonly OwnerDelta[] = [];
+
+function readDeltas(reader: Reader, limits: DecodeLimits): readonly OwnerDelta[] {
   const count = reader.count(limits.listCountMax, MEMBER_ENTRY_BYTES_MIN + 4);
+  if (count === 0) return NO_DELTAS;
   const deltas: OwnerDelta[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const member = readMemberEntry(reader, limits);

@@ -154,7 +154,7 @@ export class CoreNetwork {
   }
 
   /** Feeds one input (stamped with the current time) to a core and routes what it outputs. */
-  step(address: string, input: DistributiveOmit<Input, 'now'>): Output[] {
+  step(address: string, input: DistributiveOmit<Input, 'now'>): readonly Output[] {
     const node = this.node(address);
     const stamped = { ...input, now: this.now } as Input;
     const outputs = node.step(stamped);
@@ -167,11 +167,11 @@ export class CoreNetwork {
     for (const address of addresses) this.step(address, { kind: 'start' });
   }
 
-  set(address: string, key: string, value: string): Output[] {
+  set(address: string, key: string, value: string): readonly Output[] {
     return this.step(address, { kind: 'set', key, value });
   }
 
-  delete(address: string, key: string): Output[] {
+  delete(address: string, key: string): readonly Output[] {
     return this.step(address, { kind: 'delete', key });
   }
 

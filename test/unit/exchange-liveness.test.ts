@@ -16,7 +16,7 @@ import { type CoreNetwork, entryOf, joinedCluster } from '../support/cores.js';
 const PHI_VERDICT = { accuser: 'b', reason: 'phi', phiHundredths: 812, silenceMs: 9000 } as const;
 
 /** Sends `news` to `to` inside a syn from `from`, as gossip would carry it. */
-function gossip(network: CoreNetwork, from: string, to: string, news: MemberEntry[]): Output[] {
+function gossip(network: CoreNetwork, from: string, to: string, news: MemberEntry[]): readonly Output[] {
   const sender = entryOf(
     network
       .node(from)

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandError, type CommandErrorCode } from '../../src/core/index.js';
-import type { MemberEntry } from '../../src/wire/index.js';
+import type { MemberEntry, Message } from '../../src/wire/index.js';
 import { CoreNetwork, entryOf, joinedCluster } from '../support/cores.js';
 
 function keysOf(network: CoreNetwork, address: string, owner: string): Record<string, string> {
@@ -365,4 +365,27 @@ test('commands need a running node: join before start and writes after leave are
     assert.throws(command, (error) => error instanceof CommandError && error.code === 'NOT_RUNNING');
   }
   assert.equal(network.node('a:1').viewChecksum(), checksum);
+});
+
+test('every message carries the sender as it is when sent: a write between two messages of one round shows', () => {
+  const { network } = joinedCluster(['a', 'b', 'c']);
+  network.runFor(3000);
+  const senderOf = (message: Message): MemberEntry | undefined =>
+    message.type === 'syn' || message.type === 'syn-ack' ? message.digest.sender : undefined;
+  const before = network.sent
+    .filter((record) => record.from === 'a:1')
+    .map((record) => senderOf(record.message));
+  const last = before.findLast((sender) => sender !== undefined);
+  assert.ok(last !== undefined, 'a sent no digest before the write');
+  assert.equal(last.maxVersion, 0);
+  // The write pushes syns at once, in the same round: the heartbeat has not moved, the version has.
+  const outputs = network.set('a:1', 'k', 'v');
+  const after = outputs.flatMap((output) => (output.kind === 'send' ? [senderOf(output.message)] : []));
+  assert.ok(after.length > 0, 'the write pushed nothing');
+  for (const sender of after) {
+    assert.equal(sender?.heartbeat, last.heartbeat);
+    assert.equal(sender?.maxVersion, 1);
+  }
+  // What was sent before is left as it was.
+  assert.equal(last.maxVersion, 0);
 });
