@@ -24,6 +24,9 @@ export function splitmix32(seed: number): () => number {
 }
 
 export class SeededRandom implements Random {
+  // The state words as signed 32-bit integers (the same bits as xoshiro's unsigned words): V8 keeps those as
+  // small integers, where unsigned words above 2^31 would be heap-allocated numbers, one for each word
+  // returned from a call that is not inlined.
   #s0: number;
   #s1: number;
   #s2: number;
@@ -31,33 +34,36 @@ export class SeededRandom implements Random {
 
   constructor(seed: number) {
     const mix = splitmix32(seed);
-    this.#s0 = mix();
-    this.#s1 = mix();
-    this.#s2 = mix();
-    this.#s3 = mix();
+    this.#s0 = mix() | 0;
+    this.#s1 = mix() | 0;
+    this.#s2 = mix() | 0;
+    this.#s3 = mix() | 0;
     if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) this.#s0 = 1;
   }
 
   /** The next 32-bit unsigned word. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.#s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.#s1 << 9) >>> 0;
+    return this.#nextWord() >>> 0;
+  }
+
+  /** The next word, as a signed 32-bit integer. */
+  #nextWord(): number {
+    const s1 = this.#s1;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+    const t = s1 << 9;
     this.#s2 ^= this.#s0;
-    this.#s3 ^= this.#s1;
+    this.#s3 ^= s1;
     this.#s1 ^= this.#s2;
     this.#s0 ^= this.#s3;
     this.#s2 ^= t;
     this.#s3 = rotl(this.#s3, 11);
-    this.#s0 >>>= 0;
-    this.#s1 >>>= 0;
-    this.#s2 >>>= 0;
     return result;
   }
 
   next(): number {
     // 53 bits of randomness from two words, like Math.random's contract of a uniform double in [0, 1).
-    const high = this.nextUint32() >>> 5;
-    const low = this.nextUint32() >>> 6;
+    const high = this.#nextWord() >>> 5;
+    const low = this.#nextWord() >>> 6;
     return (high * 67108864 + low) / 9007199254740992;
   }
 
@@ -73,6 +79,7 @@ export class SeededRandom implements Random {
   }
 }
 
+/** Rotates a 32-bit word left by k bits; the result as a signed 32-bit integer. */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
