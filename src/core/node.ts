@@ -91,6 +91,12 @@ export interface GossipNodeInit {
   readonly strings?: StringPool;
 }
 
+/** A watched member whose silence calls for a probe, and by how many deviations it is late. */
+interface ProbeCandidate {
+  readonly slot: number;
+  readonly lateness: number;
+}
+
 interface NewsItem {
   transmitsLeft: number;
   /** The member's version before the news: a speculative delta starts there. */
@@ -262,6 +268,8 @@ export class GossipNode {
    */
   readonly #knownScratch = { rangeEnd: 0, hashA: 0, hashB: 0, count: 0 };
   #lastOwnEntry: MemberEntry | null = null;
+  /** Members #checkWatched found late enough to probe: one list, emptied by each check. */
+  readonly #probeCandidates: ProbeCandidate[] = [];
   #liveCount = 0;
 
   #random: Random;
@@ -661,25 +669,27 @@ export class GossipNode {
   /** Up to `count` distinct random live members other than this node. */
   #sampleLive(count: number): number[] {
     const table = this.#table;
-    const chosen: number[] = [];
-    if (count <= 0 || table.count <= 1) return chosen;
+    if (count <= 0 || table.count <= 1) return [];
+    // Sized up front (an empty array grows to seventeen elements at its first push), cut to what was found.
+    let chosen: number[] = new Array<number>(count);
+    let found = 0;
     // Rejection sampling stays O(count) while most members are live; fall back to a scan otherwise.
-    for (let tries = 0; tries < count * 8 && chosen.length < count; tries++) {
+    for (let tries = 0; tries < count * 8 && found < count; tries++) {
       const slot = table.order[this.#random.int(table.count)]!;
       if (slot !== this.#selfSlot && table.statuses[slot]! <= STATUS_SUSPECT && !chosen.includes(slot)) {
-        chosen.push(slot);
+        chosen[found++] = slot;
       }
     }
-    if (chosen.length < count) {
-      const live: number[] = [];
-      for (let position = 0; position < table.count; position++) {
-        const slot = table.order[position]!;
-        if (slot !== this.#selfSlot && table.statuses[slot]! <= STATUS_SUSPECT && !chosen.includes(slot)) {
-          live.push(slot);
-        }
+    if (found === count) return chosen;
+    chosen = chosen.slice(0, found);
+    const live: number[] = [];
+    for (let position = 0; position < table.count; position++) {
+      const slot = table.order[position]!;
+      if (slot !== this.#selfSlot && table.statuses[slot]! <= STATUS_SUSPECT && !chosen.includes(slot)) {
+        live.push(slot);
       }
-      for (const slot of this.#pick(live, count - chosen.length)) chosen.push(slot);
     }
+    for (const slot of this.#pick(live, count - chosen.length)) chosen.push(slot);
     return chosen;
   }
 
@@ -949,7 +959,8 @@ export class GossipNode {
   #checkWatched(): void {
     const table = this.#table;
     const now = this.#now;
-    const probeCandidates: { slot: number; lateness: number }[] = [];
+    const probeCandidates = this.#probeCandidates;
+    probeCandidates.length = 0;
     let earliest = Number.POSITIVE_INFINITY;
     for (const slot of this.#watch) {
       if (!table.isUsed(slot)) {
@@ -992,7 +1003,7 @@ export class GossipNode {
     else this.#downCount += delta;
   }
 
-  #evaluate(slot: number, probeCandidates: { slot: number; lateness: number }[]): void {
+  #evaluate(slot: number, probeCandidates: ProbeCandidate[]): void {
     const table = this.#table;
     const now = this.#now;
     this.#loadStatistics(slot);
@@ -1046,7 +1057,7 @@ export class GossipNode {
   }
 
   /** Direct checks of the quietest members: an exchange with each, and a reachability probe of its address. */
-  #startProbes(candidates: { slot: number; lateness: number }[]): void {
+  #startProbes(candidates: ProbeCandidate[]): void {
     if (candidates.length === 0) return;
     candidates.sort((a, b) => b.lateness - a.lateness);
     const table = this.#table;
@@ -1223,7 +1234,7 @@ export class GossipNode {
       last.status === statusName(table.statuses[slot]!) &&
       last.maxVersion === table.maxVersions[slot] &&
       last.generation === table.generations[slot] &&
-      last.verdict === (this.#verdicts.get(slot) ?? null)
+      last.verdict === (this.#verdicts.size === 0 ? null : (this.#verdicts.get(slot) ?? null))
     ) {
       return last;
     }
