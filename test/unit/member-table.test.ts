@@ -85,16 +85,19 @@ test('find never answers from a stale entry: a removed name whose string lives o
 });
 
 test('lowerBound is the first position whose key is at least the given key', () => {
-  // Evenly spread keys (the usual case) at several sizes, and keys crowded into the lowest 1/256 of the
-  // key space, so that probes above them all and between them are both covered.
-  const crowded: string[] = [];
-  for (let index = 0; crowded.length < 60; index++) {
-    if (memberKey(`crowd-${index}`) < 2 ** 24) crowded.push(`crowd-${index}`);
+  // Evenly spread keys (the usual case) at several sizes, and keys crowded into the lowest or the highest
+  // 1/256 of the key space: probes above them all, below them all and between them are covered.
+  const crowdedLow: string[] = [];
+  const crowdedHigh: string[] = [];
+  for (let index = 0; crowdedLow.length < 60 || crowdedHigh.length < 60; index++) {
+    const key = memberKey(`crowd-${index}`);
+    if (key < 2 ** 24 && crowdedLow.length < 60) crowdedLow.push(`crowd-${index}`);
+    if (key >= 2 ** 32 - 2 ** 24 && crowdedHigh.length < 60) crowdedHigh.push(`crowd-${index}`);
   }
-  const cases = [0, 1, 2, 40, 1000].map((size) =>
+  const cases = [0, 1, 2, 16, 17, 40, 1000, 5000].map((size) =>
     Array.from({ length: size }, (_, index) => `host-${index}`),
   );
-  for (const names of [...cases, crowded]) {
+  for (const names of [...cases, crowdedLow, crowdedHigh]) {
     const table = new MemberTable();
     for (const name of names) table.add(member(name), 0);
     const keys = names.map(memberKey).sort((a, b) => a - b);
