@@ -2,7 +2,7 @@
  * Writes wire values into a buffer whose size the caller computed beforehand with the matching length
  * functions. Writing past the end is a programmer error (the lengths disagree), so it throws.
  */
-import { utf8Length } from './varint.js';
+import { utf8Length, varintLength } from './varint.js';
 
 const encoder = new TextEncoder();
 
@@ -45,14 +45,23 @@ export class Writer {
 
   varint(value: number): void {
     if (!(value >= 0) || !Number.isSafeInteger(value)) throw new RangeError(`varint out of range: ${value}`);
+    this.#ensure(varintLength(value));
+    const bytes = this.bytes;
+    let at = this.position;
     let rest = value;
-    while (rest >= 0x80) {
-      this.#ensure(1);
-      this.bytes[this.position++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
+    // Above 2^31 by arithmetic, as bit operators are 32-bit (and without %, which V8 computes by a call to
+    // fmod for numbers that are not small integers: a generation is milliseconds since 1970); below by shifts.
+    while (rest >= 0x80000000) {
+      const high = Math.floor(rest / 0x80);
+      bytes[at++] = (rest - high * 0x80) | 0x80;
+      rest = high;
     }
-    this.#ensure(1);
-    this.bytes[this.position++] = rest;
+    while (rest >= 0x80) {
+      bytes[at++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    bytes[at++] = rest;
+    this.position = at;
   }
 
   string(text: string): void {
