@@ -16,7 +16,6 @@
  */
 import {
   type Digest,
-  digestBaseLength,
   type MemberEntry,
   type Message,
   memberEntryLength,
@@ -28,6 +27,7 @@ import {
   utf8Length,
   VarintCursor,
   type VerdictNote,
+  varintLength,
 } from '../wire/index.js';
 import { AssertionError, assert } from './assert.js';
 import {
@@ -268,6 +268,8 @@ export class GossipNode {
    */
   readonly #knownScratch = { rangeEnd: 0, hashA: 0, hashB: 0, count: 0 };
   #lastOwnEntry: MemberEntry | null = null;
+  /** Encoded size of #lastOwnEntry (a digest's budget is what is left after it). */
+  #lastOwnEntryBytes = 0;
   /** Members #checkWatched found late enough to probe: one list, emptied by each check. */
   readonly #probeCandidates: ProbeCandidate[] = [];
   #liveCount = 0;
@@ -1240,6 +1242,7 @@ export class GossipNode {
     }
     const entry = this.#memberEntry(slot);
     this.#lastOwnEntry = entry;
+    this.#lastOwnEntryBytes = memberEntryLength(entry);
     return entry;
   }
 
@@ -1809,8 +1812,9 @@ export class GossipNode {
     // One byte of message code, then the digest: sender, news (up to half), and a page in what is left.
     const budget = this.#payloadBudget - 1;
     const sender = this.#ownEntry();
-    const news = this.#selectNews(Math.floor(budget / 2) - memberEntryLength(sender));
-    const page = this.#nextPage(budget - digestBaseLength(sender, news.entries.length) - news.bytes);
+    const senderBytes = this.#lastOwnEntryBytes;
+    const news = this.#selectNews(Math.floor(budget / 2) - senderBytes);
+    const page = this.#nextPage(budget - senderBytes - varintLength(news.entries.length) - news.bytes);
     const message: Message = { type: 'syn', digest: { sender, news: news.entries, page } };
     this.counters.synSent++;
     this.#send(address, 'datagram', message);
@@ -1887,8 +1891,9 @@ export class GossipNode {
     // Message code and the deltas' count prefix (at most 3 bytes) come off the top; a missing page costs 1.
     const budget = this.#payloadBudget - 1 - 3;
     const sender = this.#ownEntry();
-    const news = this.#selectNews(Math.floor(budget / 3) - memberEntryLength(sender));
-    let remaining = budget - digestBaseLength(sender, news.entries.length) - news.bytes - 1;
+    const senderBytes = this.#lastOwnEntryBytes;
+    const news = this.#selectNews(Math.floor(budget / 3) - senderBytes);
+    let remaining = budget - senderBytes - varintLength(news.entries.length) - news.bytes - 1;
     let wanted = 0;
     for (const candidate of candidates) wanted += candidate.bytes;
     // At rest a peer lacks nothing: skip the packing and its arrays.

@@ -65,6 +65,25 @@ export class Writer {
   }
 
   string(text: string): void {
+    const count = text.length;
+    if (count < 0x80) {
+      // Short ASCII (names, addresses, keys) in one pass: a one-byte length, then a byte a character. The
+      // first character above 0x7f sends the string to the general path below, which writes over this.
+      this.#ensure(1 + count);
+      const bytes = this.bytes;
+      const start = this.position;
+      let i = 0;
+      while (i < count) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) break;
+        bytes[start + 1 + i++] = code;
+      }
+      if (i === count) {
+        bytes[start] = count;
+        this.position = start + 1 + count;
+        return;
+      }
+    }
     const length = utf8Length(text);
     this.varint(length);
     this.#ensure(length);

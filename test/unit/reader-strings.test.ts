@@ -65,3 +65,19 @@ test('strings of one length differing in one byte are never confused', () => {
   const texts = ['10.0.0.1:7946', '10.0.0.2:7946', '10.0.0.1:7947', '10.0.0.1:7946'];
   for (let round = 0; round < 3; round++) for (const text of texts) assert.equal(read(text), text);
 });
+
+test('the writer puts a string as its UTF-8 length and bytes, whether it is ASCII, turns non-ASCII late, or is long', () => {
+  const utf8 = new TextEncoder();
+  for (const text of [
+    'node-7',
+    'node-7\u00e9',
+    'abc\u{1f600}',
+    '\u00e9abc',
+    'x'.repeat(127),
+    'x'.repeat(128),
+  ]) {
+    const body = utf8.encode(text);
+    const prefix = body.length < 128 ? [body.length] : [(body.length & 0x7f) | 0x80, body.length >> 7];
+    assert.deepEqual([...encoded(text)], [...prefix, ...body], JSON.stringify(text));
+  }
+});
