@@ -9,7 +9,7 @@ import {
   type DecodeLimits,
   decode,
   decodeFrameHeader,
-  encodeFrame,
+  encodeFrameWithHeader,
   FRAME_FLAG_ENCRYPTED,
   frameHeaderLength,
   type Message,
@@ -43,7 +43,7 @@ export class PlainFrameCodec implements FrameCodec {
   }
 
   seal(message: Message): Uint8Array {
-    return encodeFrame(this.clusterName, message);
+    return encodeFrameWithHeader(this.#header, message);
   }
 
   open(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): OpenResult {

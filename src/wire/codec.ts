@@ -578,6 +578,19 @@ export function encodeFrame(clusterName: string, message: Message): Uint8Array {
   return bytes;
 }
 
+/**
+ * encodeFrame for a codec that encoded its header once (`plainFrameHeader`): the same bytes, without
+ * measuring and writing the cluster name again for every frame.
+ */
+export function encodeFrameWithHeader(header: Uint8Array, message: Message): Uint8Array {
+  const bytes = freshBytes(header.length + encodedLength(message));
+  for (let i = 0; i < header.length; i++) bytes[i] = header[i]!;
+  const writer = new Writer(bytes, header.length);
+  writeMessage(writer, message);
+  if (writer.position !== bytes.length) throw new RangeError('encodedLength disagrees with encode');
+  return bytes;
+}
+
 export interface DecodedFrame {
   readonly header: FrameHeader;
   /** Offset of the payload within the frame bytes; the header bytes before it are the AEAD associated data. */
