@@ -57,6 +57,9 @@ function writeVarint(bytes: Uint8Array, position: number, value: number): number
   return at;
 }
 
+/** Most bytes one positional entry takes: a heartbeat below 2^32 (5 bytes), maxVersion * 4 + status (8). */
+const ENTRY_BYTES_MAX = 13;
+
 let scratchSlots = new Int32Array(256);
 let scratchEnds = new Int32Array(256);
 
@@ -165,6 +168,9 @@ export function buildPositionalPage(
   let written = base;
   let count = 0;
   let end = rangeEnd;
+  // Entries before this count fit whatever their size (at most 5 + 8 bytes each), so only later ones need
+  // the exact check: with a page of 64 members in a datagram, that is none of them.
+  const surelyFits = Math.min(capacity, Math.floor((budgetBytes - headerMax) / ENTRY_BYTES_MAX));
   for (let position = first; position < total; position++) {
     const key = orderKeys[position]!;
     if (key >= rangeEnd) break;
@@ -174,8 +180,9 @@ export function buildPositionalPage(
     const heartbeat = heartbeats[slot]!;
     const packed = maxVersions[slot]! * 4 + status;
     if (
-      count === capacity ||
-      headerMax + (written - base) + varintLength(heartbeat) + varintLength(packed) > budgetBytes
+      count >= surelyFits &&
+      (count === capacity ||
+        headerMax + (written - base) + varintLength(heartbeat) + varintLength(packed) > budgetBytes)
     ) {
       end = key;
       // Back off to the start of this key's group so that a key is never split.
