@@ -91,6 +91,8 @@ export function packDeltas(
   candidates: DeltaCandidate[],
   budgetBytes: number,
 ): PackedDeltas {
+  // At rest a peer lacks nothing: no sort, and no second array.
+  if (candidates.length === 0) return { deltas: [], bytes: 0, leftovers: candidates };
   candidates.sort((a, b) => a.bytes - b.bytes || a.slot - b.slot);
   const deltas: OwnerDelta[] = [];
   const leftovers: DeltaCandidate[] = [];

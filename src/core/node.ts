@@ -1838,15 +1838,8 @@ export class GossipNode {
 
   /** rangeHash of our member list, remembered (see #rangeHashes). */
   #rangeHash(rangeStart: number, rangeEnd: number): { hashA: number; hashB: number; count: number } {
-    const cache = this.#rangeHashes;
-    const at = (rangeStart >>> 26) * RANGE_HASH_FIELDS;
-    if (cache[at] === rangeStart && cache[at + 1] === rangeEnd && cache[at + 5] === this.#membershipEpoch) {
-      const known = this.#knownScratch;
-      known.hashA = cache[at + 2]!;
-      known.hashB = cache[at + 3]!;
-      known.count = cache[at + 4]!;
-      return known;
-    }
+    const known = this.#knownRangeHash(rangeStart);
+    if (known !== null && known.rangeEnd === rangeEnd) return known;
     const hash = rangeHash(this.#table, rangeStart, rangeEnd);
     this.#rememberRangeHash(rangeStart, rangeEnd, hash.hashA, hash.hashB, hash.count);
     return hash;
@@ -1896,11 +1889,7 @@ export class GossipNode {
     let remaining = budget - senderBytes - varintLength(news.entries.length) - news.bytes - 1;
     let wanted = 0;
     for (const candidate of candidates) wanted += candidate.bytes;
-    // At rest a peer lacks nothing: skip the packing and its arrays.
-    const packed =
-      candidates.length === 0
-        ? { deltas: [], bytes: 0, leftovers: candidates }
-        : packDeltas(this.#deltaSource, candidates, Math.min(wanted, Math.floor(remaining / 2)));
+    const packed = packDeltas(this.#deltaSource, candidates, Math.min(wanted, Math.floor(remaining / 2)));
     remaining -= packed.bytes;
     let page: Page | null = null;
     if (reply !== null) {

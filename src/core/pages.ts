@@ -57,8 +57,8 @@ function writeVarint(bytes: Uint8Array, position: number, value: number): number
   return at;
 }
 
-/** Most bytes one positional entry takes: a heartbeat below 2^32 (5 bytes), maxVersion * 4 + status (8). */
-const ENTRY_BYTES_MAX = 13;
+/** Most bytes one positional entry takes: a heartbeat below 2^32, then maxVersion * 4 + status. */
+const ENTRY_BYTES_MAX = varintLength(2 ** 32 - 1) + varintLength(Number.MAX_SAFE_INTEGER);
 
 let scratchSlots = new Int32Array(256);
 let scratchEnds = new Int32Array(256);

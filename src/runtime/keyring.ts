@@ -28,10 +28,10 @@ import {
   type DecodeLimits,
   decode,
   decodeFrameHeader,
-  encodeFrame,
+  encodeFrameWithHeader,
   FRAME_FLAG_ENCRYPTED,
-  frameHeaderLength,
   type Message,
+  plainFrameHeader,
 } from '../wire/index.js';
 import type { FrameCodec, OpenResult } from './frame-codec.js';
 
@@ -193,6 +193,8 @@ export class KeyringFrameCodec implements FrameCodec {
   readonly clusterName: string;
   readonly overheadBytes: number;
   readonly keyring: Keyring;
+  /** The plaintext frame header of this cluster, encoded once. */
+  readonly #plainHeader: Uint8Array;
   readonly #headerBytes: number;
 
   constructor(options: KeyringFrameCodecOptions) {
@@ -201,13 +203,14 @@ export class KeyringFrameCodec implements FrameCodec {
       throw new RangeError(`cluster name ${JSON.stringify(options.clusterName)} ${problem}`);
     this.clusterName = options.clusterName;
     this.keyring = options.keyring;
-    this.#headerBytes = frameHeaderLength(options.clusterName);
+    this.#plainHeader = plainFrameHeader(options.clusterName);
+    this.#headerBytes = this.#plainHeader.length;
     this.overheadBytes = this.#headerBytes + KEY_ID_BYTES + NONCE_BYTES + TAG_BYTES;
   }
 
   seal(message: Message): Uint8Array {
     // The plain frame gives the header and the plaintext; the header's flags byte then says "encrypted".
-    const plain = encodeFrame(this.clusterName, message);
+    const plain = encodeFrameWithHeader(this.#plainHeader, message);
     const headerBytes = this.#headerBytes;
     const plaintext = plain.subarray(headerBytes);
     // A plain Uint8Array, not a Buffer: callers may `slice()` it and expect a copy.

@@ -569,13 +569,7 @@ export function writeFrameHeader(writer: Writer, header: FrameHeader): void {
 
 /** A frame with a plaintext message payload. */
 export function encodeFrame(clusterName: string, message: Message): Uint8Array {
-  const headerLength = frameHeaderLength(clusterName);
-  const bytes = freshBytes(headerLength + encodedLength(message));
-  const writer = new Writer(bytes);
-  writeFrameHeader(writer, { clusterName, flags: 0 });
-  writeMessage(writer, message);
-  if (writer.position !== bytes.length) throw new RangeError('encodedLength disagrees with encode');
-  return bytes;
+  return encodeFrameWithHeader(plainFrameHeader(clusterName), message);
 }
 
 /**
